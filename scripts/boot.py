@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot a built kernel under QEMU and keep its console log; parse its KTAP.
+
+The one layer every pageref run goes through (KUnit, harness, benchmarks):
+
+  boot   qemu-system-<arch> under multi-threaded TCG with --smp CPUs, the
+         kernel of --build, an optional --initrd, bounded by --timeout (the
+         guest is killed then, and the run fails); the console is written to
+         --log and the lines that matter are echoed as they come.
+  parse  the log is cut at each "pageref-init: load" line the guest's init
+         prints before loading a module: the boot (built-in suites) and each
+         module load are KTAP streams of their own, each handed to
+         `kunit.py parse`, which writes --json-prefix-N.json.
+
+Per-arch QEMU settings are the kernel's own data,
+tools/testing/kunit/qemu_configs/ARCH.py (machine, CPU, console, kernel image).
+"""
+
+import argparse
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+MARKER = "pageref-init: load"
+EMPTY_PLAN = re.compile(r"(^|\] )1\.\.0$")
+# Lines echoed while the guest runs: results, verdicts and trouble.
+ECHO = re.compile(r"(^|\] )\s*(ok |not ok |# Subtest|pageref|Kernel panic|BUG:|WARNING:|Oops)")
+
+
+def qemu_params(tree, arch):
+    """The QemuArchParams of tools/testing/kunit/qemu_configs/ARCH.py."""
+    kunit_dir = os.path.join(tree, "tools/testing/kunit")
+    sys.path.insert(0, kunit_dir)
+    path = os.path.join(kunit_dir, "qemu_configs", arch + ".py")
+    if not os.path.isfile(path):
+        sys.exit(f"boot.py: error: no QEMU settings for ARCH {arch} ({path})")
+    # The files import "..qemu_config": load them under the module name
+    # kunit.py gives them (kunit_kernel._get_qemu_ops), which makes that
+    # relative import resolve to tools/testing/kunit/qemu_config.py.
+    spec = importlib.util.spec_from_file_location(".qemu_configs/" + arch + ".py", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.QEMU_ARCH
+
+
+def boot(args):
+    p = qemu_params(args.tree, args.arch)
+    kernel = os.path.join(args.build, p.kernel_path)
+    if not os.path.isfile(kernel):
+        sys.exit(f"boot.py: error: no kernel image {kernel} (build first)")
+    append = " ".join(["panic=-1", "oops=panic" if args.panic_on_oops else "",
+                       p.kernel_command_line] + args.append).split()
+    cmd = ["qemu-system-" + p.qemu_arch, "-nodefaults", "-no-reboot", "-nographic",
+           "-m", str(args.mem), "-smp", str(args.smp), "-accel", "tcg,thread=multi",
+           "-serial", p.serial, "-kernel", kernel, "-append", " ".join(append)]
+    cmd += p.extra_qemu_params
+    if args.initrd:
+        cmd += ["-initrd", args.initrd]
+    with open(args.log + ".cmd", "w") as f:
+        f.write(" ".join(cmd) + "\n")
+    start = time.time()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="backslashreplace")
+    timed_out = threading.Event()
+
+    def watchdog():
+        try:
+            proc.wait(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            timed_out.set()
+            proc.kill()
+
+    threading.Thread(target=watchdog, daemon=True).start()
+    with open(args.log, "w") as log:
+        for line in proc.stdout:
+            log.write(line)
+            if not args.quiet and ECHO.search(line):
+                print(f"  [{args.label} {time.time() - start:5.0f}s] {line.rstrip()}", flush=True)
+    proc.wait()
+    if timed_out.is_set():
+        print(f"boot.py: {args.label}: QEMU killed after the {args.timeout} s timeout",
+              file=sys.stderr)
+        return False
+    return True
+
+
+def parse(args):
+    """Split the log into KTAP streams and parse each with kunit.py."""
+    with open(args.log, errors="backslashreplace") as f:
+        lines = f.read().splitlines()
+    segments, cur = [], []
+    for line in lines:
+        if line.startswith(MARKER):
+            segments.append(cur)
+            cur = []
+        cur.append(line)
+    segments.append(cur)
+    kunit = os.path.join(args.tree, "tools/testing/kunit/kunit.py")
+    ok = True
+    for i, seg in enumerate(segments):
+        # A kernel with no built-in suite prints an empty plan at boot; its
+        # tests are in the modules' streams.
+        if i == 0 and len(segments) > 1 and any(EMPTY_PLAN.search(x) for x in seg):
+            continue
+        out = f"{args.json_prefix}-{i}.json"
+        seglog = f"{args.log}.{i}"
+        with open(seglog, "w") as f:
+            f.write("\n".join(seg) + "\n")
+        r = subprocess.run([sys.executable, kunit, "parse", "--json", out, seglog],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with open(seglog + ".parsed", "w") as f:
+            f.write(r.stdout)
+        if r.returncode != 0:
+            ok = False
+    return ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tree", required=True, help="patched kernel tree")
+    ap.add_argument("--build", required=True, help="build directory (O=)")
+    ap.add_argument("--arch", required=True, choices=["x86_64", "arm64"])
+    ap.add_argument("--log", required=True, help="console log to write")
+    ap.add_argument("--json-prefix", help="parse the log; write PREFIX-N.json")
+    ap.add_argument("--initrd", help="initramfs to boot with")
+    ap.add_argument("--append", action="append", default=[], help="kernel argument")
+    ap.add_argument("--smp", type=int, default=2)
+    ap.add_argument("--mem", type=int, default=2048, help="MiB")
+    ap.add_argument("--timeout", type=int, default=600, help="seconds")
+    ap.add_argument("--panic-on-oops", action="store_true")
+    ap.add_argument("--label", default="qemu", help="prefix of echoed lines")
+    ap.add_argument("--quiet", action="store_true", help="echo nothing")
+    args = ap.parse_args()
+    if args.smp < 1 or args.mem < 256 or args.timeout < 1:
+        ap.error("--smp, --mem and --timeout must be positive (mem >= 256)")
+    booted = boot(args)
+    parsed = parse(args) if args.json_prefix else True
+    return 0 if booted and parsed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The /init of pageref's guest initramfs, built against the kernel's nolibc
+ * (tools/include/nolibc) so that one source serves x86_64 and arm64 without a
+ * cross libc.
+ *
+ * It loads the modules listed in /modules, one "file.ko [parameters]" per
+ * line, in order, and restarts the machine, which ends QEMU (-no-reboot).
+ * Before each load it prints "pageref-init: load <file>": scripts/boot.py
+ * cuts the console log there, because each module's KUnit suites print a KTAP
+ * stream of their own. A failed load is reported as "pageref-init: <file>:
+ * error <errno>" and the remaining modules are still loaded.
+ */
+
+#ifndef __NR_finit_module
+#error "the UAPI headers have no finit_module"
+#endif
+
+static char list[4096];
+
+static int load(const char *file, const char *params)
+{
+	int fd, ret;
+
+	printf("pageref-init: load %s %s\n", file, params);
+	fd = open(file, O_RDONLY, 0);
+	if (fd < 0) {
+		printf("pageref-init: %s: error %d (open)\n", file, errno);
+		return -1;
+	}
+	ret = my_syscall3(__NR_finit_module, fd, params, 0);
+	close(fd);
+	if (ret < 0) {
+		printf("pageref-init: %s: error %d\n", file, -ret);
+		return -1;
+	}
+	printf("pageref-init: %s: loaded\n", file);
+	return 0;
+}
+
+int main(void)
+{
+	int fd, len, failed = 0;
+	char *line, *next, *params;
+
+	fd = open("/modules", O_RDONLY, 0);
+	len = fd < 0 ? 0 : read(fd, list, sizeof(list) - 1);
+	if (len < 0)
+		len = 0;
+	list[len] = '\0';
+	for (line = list; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (!*line || *line == '#')
+			continue;
+		params = strchr(line, ' ');
+		if (params)
+			*params++ = '\0';
+		else
+			params = "";
+		failed += load(line, params) != 0;
+	}
+	printf("pageref-init: done, %d load(s) failed\n", failed);
+	reboot(LINUX_REBOOT_CMD_RESTART);
+	return 0;
+}

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared shell layer of the pageref scripts: paths, messages, argument helpers.
+# Sourced, never run. Every entry point in scripts/ sources this first.
+
+set -euo pipefail
+
+PAGEREF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Kernel trees, build directories, ccache and logs live here, never in the repo.
+PAGEREF_CACHE=${PAGEREF_CACHE:-$HOME/.cache/pageref}
+# The LLVM suffix Kbuild appends to clang, ld.lld, ...: LLVM=-19.
+PAGEREF_LLVM=${PAGEREF_LLVM:--19}
+export CCACHE_DIR=${CCACHE_DIR:-$PAGEREF_CACHE/ccache}
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# The toolchain facts of DESIGN.md §5: Kbuild's bindgen needs to find libclang-19.
+export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
+
+PROG=$(basename "$0")
+
+die() {
+	echo "$PROG: error: $*" >&2
+	exit 1
+}
+
+log() {
+	echo "[$PROG $(date +%H:%M:%S)] $*" >&2
+}
+
+# usage_from_header: print the leading comment block of the calling script
+# (lines starting with "# " after the shebang) as its --help text.
+usage_from_header() {
+	sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"
+}
+
+# Map a user's ARCH to the kernel's SRCARCH-level name used by kunit.py.
+check_arch() {
+	case "$1" in
+	x86_64 | arm64) ;;
+	*) die "unsupported ARCH '$1' (supported: x86_64 arm64)" ;;
+	esac
+}
+
+# need_cmd CMD...: fail with the exact names of the missing commands.
+need_cmd() {
+	local missing=() c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || missing+=("$c")
+	done
+	[ ${#missing[@]} -eq 0 ] || die "missing tool(s): ${missing[*]} (run scripts/setup)"
+}
+
+# hash_of FILE...: a short content hash, used to key caches on inputs.
+hash_of() {
+	cat "$@" | sha256sum | cut -c1-12
+}
+
+# ccache for every kernel build: keyed on paths relative to the cache, so
+# build directories of different configurations share their objects.
+export CCACHE_BASEDIR=$PAGEREF_CACHE CCACHE_NOHASHDIR=1
+export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-time_macros,include_file_mtime,include_file_ctime}
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
