@@ -33,9 +33,9 @@ run:
 	scripts/run --arch $(ARCH)
 
 test:
-	scripts/test
+	scripts/run --userspace --arch x86_64 --arch arm64
 
 clean-cache:
-	scripts/clean-cache
+	rm -rf "$(or $(PAGEREF_CACHE),$(HOME)/.cache/pageref)"
 
 endif

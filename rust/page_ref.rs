@@ -59,7 +59,9 @@ impl PageRef {
         let last = unsafe { bindings::put_page_testzero(page.as_ptr()) } != 0;
         // INVARIANT: the count reached zero through our put, so nobody else
         // holds a reference and the page cannot be freed by anyone else.
-        last.then_some(DeadPage { page })
+        // Lazily: a `DeadPage` made and dropped on the `false` path would free
+        // a page others still hold.
+        last.then(|| DeadPage { page })
     }
 }
 
@@ -106,7 +108,9 @@ impl DeadPage {
         // any page, whatever its count.
         let got = unsafe { bindings::get_page_unless_zero(self.page.as_ptr()) };
         // INVARIANT: on success the reference just taken is the new object's.
-        got.then_some(PageRef { page: self.page })
+        // Lazily, as in `put`: a dropped `PageRef` would put a reference
+        // that was never taken.
+        got.then(|| PageRef { page: self.page })
     }
 }
 

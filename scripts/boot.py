@@ -111,7 +111,7 @@ def parse(args):
         seglog = f"{args.log}.{i}"
         with open(seglog, "w") as f:
             f.write("\n".join(seg) + "\n")
-        r = subprocess.run([sys.executable, kunit, "parse", "--json", out, seglog],
+        r = subprocess.run([sys.executable, kunit, "parse", seglog, "--json=" + out],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         with open(seglog + ".parsed", "w") as f:
             f.write(r.stdout)
