@@ -33,7 +33,7 @@ run:
 	scripts/run --arch $(ARCH)
 
 test:
-	scripts/run --userspace --arch x86_64 --arch arm64
+	scripts/run --userspace --lint --arch x86_64 --arch arm64
 
 clean-cache:
 	rm -rf "$(or $(PAGEREF_CACHE),$(HOME)/.cache/pageref)"

@@ -61,7 +61,7 @@ macro_rules! kunit_suite {
             static mut CASES: [kunit_case; N + 1] = [
                 $(
                     $crate::kunit_suite::case(concat!(stringify!($case), "\0"), {
-                        unsafe extern "C" fn run(_test: *mut kunit) {
+                        extern "C" fn run(_test: *mut kunit) {
                             $case()
                         }
                         run

@@ -9,8 +9,8 @@
 //! may revive. The operations are the C ones, through the helpers of the
 //! series' `rust: helpers: add page refcount helpers` patch.
 
-use kernel::{alloc::AllocError, bindings};
 use core::ptr::NonNull;
+use kernel::{alloc::AllocError, bindings};
 
 /// One reference to a page.
 ///

@@ -59,3 +59,27 @@ hash_of() {
 export CCACHE_BASEDIR=$PAGEREF_CACHE CCACHE_NOHASHDIR=1
 export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-time_macros,include_file_mtime,include_file_ctime}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
+
+# Test results of the scripts' own checks (scripts/userspace, scripts/lint):
+# `record NAME PASS|FAIL|SKIP` prints a TAP-like line and keeps the result;
+# `results_json SUITE FILE` writes them in the JSON form of kunit.py's, which
+# scripts/results.py counts; `results_ok` fails if any result failed.
+RESULTS=()
+record() {
+	RESULTS+=("$1=$2")
+	case "$2" in
+	PASS) echo "ok ${#RESULTS[@]} - $1" ;;
+	SKIP) echo "ok ${#RESULTS[@]} - $1 # SKIP" ;;
+	*) echo "not ok ${#RESULTS[@]} - $1" ;;
+	esac
+}
+results_json() {
+	printf '%s\n' "${RESULTS[@]}" | python3 -c '
+import json, sys
+cases = [dict(zip(("name", "status"), l.rstrip("\n").rsplit("=", 1))) for l in sys.stdin if l.strip()]
+json.dump({"name": sys.argv[1], "sub_groups": [], "test_cases": cases}, open(sys.argv[2], "w"), indent=1)
+' "$1" "$2"
+}
+results_ok() {
+	! printf '%s\n' "${RESULTS[@]}" | grep -q '=FAIL$'
+}
