@@ -8,6 +8,7 @@
 ifneq ($(KERNELRELEASE),)
 
 obj-$(CONFIG_PAGE_REF_RUST) += rust/page_ref_rust.o
+obj-$(CONFIG_PAGE_REF_KUNIT_TEST) += kunit/page_ref_kunit.o
 
 else
 
