@@ -215,6 +215,7 @@ static struct kunit_suite page_ref_suite = {
 	.name = "page_ref",
 	.test_cases = page_ref_cases,
 };
+
 kunit_test_suite(page_ref_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the page refcount");

@@ -18,7 +18,7 @@
 
 static char list[4096];
 
-static int load(const char *file, const char *params)
+static int load_module(const char *file, const char *params)
 {
 	int fd, ret;
 
@@ -61,7 +61,7 @@ int main(void)
 			*params++ = '\0';
 		else
 			params = "";
-		failed += load(line, params) != 0;
+		failed += load_module(line, params) != 0;
 	}
 	printf("pageref-init: done, %d load(s) failed\n", failed);
 	reboot(LINUX_REBOOT_CMD_RESTART);
