@@ -15,8 +15,10 @@ else
 ARCH ?= x86_64
 KDIR ?=
 export ARCH KDIR
+# Kernel trees, builds, ccache and cargo targets live here, not in the repo.
+CACHE := $(or $(PAGEREF_CACHE),$(HOME)/.cache/pageref)
 
-.PHONY: help setup run test kunit clean-cache
+.PHONY: help setup run test kunit bench clean-cache
 help:
 	@echo 'pageref: frozen-bit page refcount, its Rust twin and their tests'
 	@echo
@@ -25,7 +27,8 @@ help:
 	@echo '  make test   [KDIR=tree]  every test: userspace checks and the KUnit suites on'
 	@echo '              x86_64 and arm64; ends with "N passed, N failed"'
 	@echo '  make setup  install what is missing (Debian 12, root)'
-	@echo '  make clean-cache  remove trees, builds and ccache ($(or $(PAGEREF_CACHE),~/.cache/pageref))'
+	@echo '  make bench  contention benchmark: CAS loop vs frozen-bit add vs plain add, 1..N threads'
+	@echo '  make clean-cache  remove trees, builds and ccache ($(CACHE))'
 
 setup:
 	scripts/setup
@@ -36,7 +39,10 @@ run:
 test:
 	scripts/run --userspace --lint --arch x86_64 --arch arm64
 
+bench:
+	cd rust/verify && CARGO_TARGET_DIR="$(CACHE)/cargo/verify" cargo run --release --bin bench
+
 clean-cache:
-	rm -rf "$(or $(PAGEREF_CACHE),$(HOME)/.cache/pageref)"
+	rm -rf "$(CACHE)"
 
 endif

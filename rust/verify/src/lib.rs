@@ -1,0 +1,11 @@
+//! Userspace verification of the page refcount algorithm: loom models of the
+//! races of DESIGN.md §1 over the very source the kernel module compiles
+//! (`rust/algo/page_ref_algo.rs`), and a contention benchmark.
+
+#![warn(missing_docs)]
+
+#[path = "../../algo/page_ref_algo.rs"]
+pub mod algo;
+
+pub mod models;
+pub mod word;
