@@ -361,7 +361,10 @@ impl PageRefOps {
     /// for the next incarnation's writes). Nothing is released: a failed
     /// getter reads nothing, and the next owner gets the page through the
     /// allocator.
-    fn claim<A: RefAtomic>(self, a: &A) -> bool {
+    ///
+    /// Public for tests that replay R1 step by step on a real page: a
+    /// decrement to zero, a reviving get, then this claim.
+    pub fn claim<A: RefAtomic>(self, a: &A) -> bool {
         let f = frozen::<A>();
         match self.variant {
             Variant::ClaimWithoutCas => {
