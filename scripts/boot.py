@@ -67,6 +67,7 @@ def boot(args):
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="backslashreplace")
     timed_out = threading.Event()
+    echo = re.compile(args.echo) if args.echo else ECHO
 
     def watchdog():
         try:
@@ -79,7 +80,7 @@ def boot(args):
     with open(args.log, "w") as log:
         for line in proc.stdout:
             log.write(line)
-            if not args.quiet and ECHO.search(line):
+            if not args.quiet and echo.search(line):
                 print(f"  [{args.label} {time.time() - start:5.0f}s] {line.rstrip()}", flush=True)
     proc.wait()
     if timed_out.is_set():
@@ -135,6 +136,8 @@ def main():
     ap.add_argument("--panic-on-oops", action="store_true")
     ap.add_argument("--label", default="qemu", help="prefix of echoed lines")
     ap.add_argument("--quiet", action="store_true", help="echo nothing")
+    ap.add_argument("--echo", metavar="REGEX",
+                    help="echo the lines this matches instead of results, verdicts and trouble")
     args = ap.parse_args()
     if args.smp < 1 or args.mem < 256 or args.timeout < 1:
         ap.error("--smp, --mem and --timeout must be positive (mem >= 256)")
