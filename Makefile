@@ -8,7 +8,8 @@
 ifneq ($(KERNELRELEASE),)
 
 obj-$(CONFIG_PAGE_REF_RUST) += rust/page_ref_rust.o
-obj-$(CONFIG_PAGE_REF_KUNIT_TEST) += kunit/page_ref_kunit.o
+# The C suite and, with it, the benchmark of C vs Rust (idle unless asked).
+obj-$(CONFIG_PAGE_REF_KUNIT_TEST) += kunit/page_ref_kunit.o kunit/page_ref_bench.o
 
 else
 
