@@ -37,18 +37,23 @@ def line(c):
     return f"{c['PASS']} passed, {c['FAIL']} failed, {c['SKIP']} skipped"
 
 
-def suite_counts(paths):
-    """{suite name: (passed, failed, skipped)} over kunit.py JSON files."""
-    out = {}
+def all_suites(paths):
+    """Every suite (a JSON test group) of the readable files among paths."""
     for path in paths:
         try:
             with open(path) as f:
                 top = json.load(f)
         except (OSError, ValueError):
             continue
-        for suite in top.get("sub_groups", []) or [top]:
-            c = count(leaves(suite))
-            out[suite["name"]] = (c["PASS"], c["FAIL"], c["SKIP"])
+        yield from top.get("sub_groups", []) or [top]
+
+
+def suite_counts(paths):
+    """{suite name: (passed, failed, skipped)} over kunit.py JSON files."""
+    out = {}
+    for suite in all_suites(paths):
+        c = count(leaves(suite))
+        out[suite["name"]] = (c["PASS"], c["FAIL"], c["SKIP"])
     return out
 
 
@@ -91,16 +96,10 @@ def main():
     if args.same_as:
         return compare(args)
     if args.failing:
-        for path in args.json:
-            try:
-                with open(path) as f:
-                    top = json.load(f)
-            except (OSError, ValueError):
-                continue
-            for suite in top.get("sub_groups", []) or [top]:
-                for case in suite.get("test_cases", []):
-                    if case["status"] not in ("PASS", "SKIP"):
-                        print(f"{suite['name']}.{case['name']}")
+        for suite in all_suites(args.json):
+            for case in suite.get("test_cases", []):
+                if case["status"] not in ("PASS", "SKIP"):
+                    print(f"{suite['name']}.{case['name']}")
         return
 
     total = {"PASS": 0, "FAIL": 0, "SKIP": 0}
