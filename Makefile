@@ -10,6 +10,7 @@ ifneq ($(KERNELRELEASE),)
 obj-$(CONFIG_PAGE_REF_RUST) += rust/page_ref_rust.o
 # The C suite and, with it, the benchmark of C vs Rust (idle unless asked).
 obj-$(CONFIG_PAGE_REF_KUNIT_TEST) += kunit/page_ref_kunit.o kunit/page_ref_bench.o
+obj-$(CONFIG_PAGE_REF_TORTURE) += harness/page_ref_torture.o
 
 else
 
@@ -19,7 +20,7 @@ export ARCH KDIR
 # Kernel trees, builds, ccache and cargo targets live here, not in the repo.
 CACHE := $(or $(PAGEREF_CACHE),$(HOME)/.cache/pageref)
 
-.PHONY: help setup run test kunit bench clean-cache
+.PHONY: help setup run test kunit bench race clean-cache
 help:
 	@echo 'pageref: frozen-bit page refcount, its Rust twin and their tests'
 	@echo
@@ -29,6 +30,8 @@ help:
 	@echo '              x86_64 and arm64; ends with "N passed, N failed"'
 	@echo '  make setup  install what is missing (Debian 12, root)'
 	@echo '  make bench  contention benchmark: CAS loop vs frozen-bit add vs plain add, 1..N threads'
+	@echo '  make race   [ARCH=x86_64|arm64] [RACE_ARGS=...]  boot the race kernel with 4 CPUs and'
+	@echo '              run the kthread race harness (scripts/race --help)'
 	@echo '  make clean-cache  remove trees, builds and ccache ($(CACHE))'
 
 setup:
@@ -42,6 +45,9 @@ test:
 
 bench:
 	cd rust/verify && CARGO_TARGET_DIR="$(CACHE)/cargo/verify" cargo run --release --bin bench
+
+race:
+	scripts/race --arch $(ARCH) $(RACE_ARGS)
 
 clean-cache:
 	rm -rf "$(CACHE)"
