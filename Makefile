@@ -8,6 +8,8 @@
 ifneq ($(KERNELRELEASE),)
 
 obj-$(CONFIG_PAGE_REF_RUST) += rust/page_ref_rust.o
+# Modules that take page references call the Rust entry points: export them.
+obj-$(CONFIG_PAGE_REF_RUST_KERNEL) += rust/page_ref_exports.o
 # The C suite and, with it, the benchmark of C vs Rust (idle unless asked).
 obj-$(CONFIG_PAGE_REF_KUNIT_TEST) += kunit/page_ref_kunit.o kunit/page_ref_bench.o
 obj-$(CONFIG_PAGE_REF_TORTURE) += harness/page_ref_torture.o

@@ -9,7 +9,9 @@
  * Before each load it prints "pageref-init: load <file>": scripts/boot.py
  * cuts the console log there, because each module's KUnit suites print a KTAP
  * stream of their own. A failed load is reported as "pageref-init: <file>:
- * error <errno>" and the remaining modules are still loaded.
+ * error <errno>" and the remaining modules are still loaded. A line
+ * "-name seconds" unloads module "name" that many seconds after the previous
+ * line, whatever it is doing then: the test of a module's exit mid-run.
  */
 
 #ifndef __NR_finit_module
@@ -38,6 +40,22 @@ static int load_module(const char *file, const char *params)
 	return 0;
 }
 
+static int unload_module(const char *name, const char *seconds)
+{
+	int ret;
+
+	sleep(atoi(seconds));
+	printf("pageref-init: unload %s\n", name);
+	/* O_NONBLOCK: fail rather than wait if someone holds the module. */
+	ret = my_syscall2(__NR_delete_module, name, O_NONBLOCK);
+	if (ret < 0) {
+		printf("pageref-init: unload %s: error %d\n", name, -ret);
+		return -1;
+	}
+	printf("pageref-init: %s: unloaded\n", name);
+	return 0;
+}
+
 int main(void)
 {
 	int fd, len, failed = 0;
@@ -61,9 +79,12 @@ int main(void)
 			*params++ = '\0';
 		else
 			params = "";
-		failed += load_module(line, params) != 0;
+		if (*line == '-')
+			failed += unload_module(line + 1, params) != 0;
+		else
+			failed += load_module(line, params) != 0;
 	}
-	printf("pageref-init: done, %d load(s) failed\n", failed);
+	printf("pageref-init: done, %d load(s) or unload(s) failed\n", failed);
 	reboot(LINUX_REBOOT_CMD_RESTART);
 	return 0;
 }
