@@ -22,7 +22,7 @@ export ARCH KDIR
 # Kernel trees, builds, ccache and cargo targets live here, not in the repo.
 CACHE := $(or $(PAGEREF_CACHE),$(HOME)/.cache/pageref)
 
-.PHONY: help setup run test kunit bench race clean-cache
+.PHONY: help setup run test kunit bench race race-matrix clean-cache
 help:
 	@echo 'pageref: frozen-bit page refcount, its Rust twin and their tests'
 	@echo
@@ -32,8 +32,11 @@ help:
 	@echo '              x86_64 and arm64; ends with "N passed, N failed"'
 	@echo '  make setup  install what is missing (Debian 12, root)'
 	@echo '  make bench  contention benchmark: CAS loop vs frozen-bit add vs plain add, 1..N threads'
-	@echo '  make race   [ARCH=x86_64|arm64] [RACE_ARGS=...]  boot the race kernel with 4 CPUs and'
+	@echo '  make race   [ARCH=x86_64|arm64] [RACE_ARGS=...]  boot the test kernel with 4 CPUs and'
 	@echo '              run the kthread race harness (scripts/race --help)'
+	@echo '  make race-matrix [RACE_ARGS=...]  the harness'"'"'s acceptance runs and their table:'
+	@echo '              every scenario 60 s, C and Rust, both arches; each broken variant'
+	@echo '              5 times on x86_64 (scripts/race-matrix --help)'
 	@echo '  make clean-cache  remove trees, builds and ccache ($(CACHE))'
 
 setup:
@@ -50,6 +53,9 @@ bench:
 
 race:
 	scripts/race --arch $(ARCH) $(RACE_ARGS)
+
+race-matrix:
+	scripts/race-matrix $(RACE_ARGS)
 
 clean-cache:
 	rm -rf "$(CACHE)"

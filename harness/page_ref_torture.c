@@ -2004,9 +2004,23 @@ static void prt_stop(void)
 	WRITE_ONCE(prt_abort, false);
 }
 
-/* Parameters: each checked at load; a bad one fails the load. */
+/*
+ * Parameters: each checked at load; a bad one fails the load with -EINVAL
+ * and a message, written to @why, that starts with the parameter's name.
+ */
+#define PRT_WHY_LEN	160
 
-static int prt_parse_scenarios(const char *list, unsigned long *mask)
+static __printf(2, 3) int prt_bad(char *why, const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(why, PRT_WHY_LEN, fmt, args);
+	va_end(args);
+	return -EINVAL;
+}
+
+static int prt_parse_scenarios(const char *list, unsigned long *mask, char *why)
 {
 	char *copy, *p, *name;
 	int sc, ret = 0;
@@ -2025,31 +2039,29 @@ static int prt_parse_scenarios(const char *list, unsigned long *mask)
 			continue;
 		}
 		sc = match_string(prt_scenario_names, PRT_NR_SCENARIOS, name);
-		if (sc < 0) {
-			pr_err("scenarios=%s: no scenario '%s' (have r1 r2 r3 r4 r5 r6 r7 mixed all)\n",
-			       list, name);
-			ret = -EINVAL;
-		} else {
+		if (sc < 0)
+			ret = prt_bad(why,
+				      "scenarios=%s: no scenario '%s' (have r1 r2 r3 r4 r5 r6 r7 mixed all)",
+				      list, name);
+		else
 			*mask |= BIT(sc);
-		}
 	}
 	kfree(copy);
 	return ret;
 }
 
-static int prt_check_range(const char *name, int value, int min, int max)
+static int prt_check_range(const char *name, int value, int min, int max, char *why)
 {
 	if (value >= min && value <= max)
 		return 0;
-	pr_err("%s=%d: out of range %d..%d\n", name, value, min, max);
-	return -EINVAL;
+	return prt_bad(why, "%s=%d: out of range %d..%d", name, value, min, max);
 }
 
-static int prt_parse_params(struct prt_cfg *cfg)
+static int prt_parse_params(struct prt_cfg *cfg, char *why)
 {
 	int ret;
 
-	ret = prt_parse_scenarios(scenarios, &cfg->scenarios);
+	ret = prt_parse_scenarios(scenarios, &cfg->scenarios, why);
 	if (ret)
 		return ret;
 	if (!*impl) {
@@ -2057,38 +2069,31 @@ static int prt_parse_params(struct prt_cfg *cfg)
 	} else if (!strcmp(impl, "c")) {
 		cfg->impl = PRT_IMPL_C;
 	} else if (!strcmp(impl, "rust")) {
-		if (!IS_ENABLED(CONFIG_PAGE_REF_EXTERN)) {
-			pr_err("impl=rust: this kernel has no CONFIG_PAGE_REF_EXTERN\n");
-			return -EINVAL;
-		}
+		if (!IS_ENABLED(CONFIG_PAGE_REF_EXTERN))
+			return prt_bad(why, "impl=rust: this kernel has no CONFIG_PAGE_REF_EXTERN");
 		cfg->impl = PRT_IMPL_RUST;
 	} else {
-		pr_err("impl=%s: no such implementation (have c rust)\n", impl);
-		return -EINVAL;
+		return prt_bad(why, "impl=%s: no such implementation (have c rust)", impl);
 	}
 	cfg->variant = -1;
 	if (*variant) {
 #ifdef CONFIG_PAGE_REF_TEST_VARIANTS
 		cfg->variant = page_ref_test_variant_parse(variant);
-		if (cfg->variant < 0) {
-			pr_err("variant=%s: no such variant\n", variant);
-			return -EINVAL;
-		}
+		if (cfg->variant < 0)
+			return prt_bad(why, "variant=%s: no such variant", variant);
 #else
-		if (strcmp(variant, "correct")) {
-			pr_err("variant=%s: this kernel has no CONFIG_PAGE_REF_TEST_VARIANTS\n",
-			       variant);
-			return -EINVAL;
-		}
+		if (strcmp(variant, "correct"))
+			return prt_bad(why,
+				       "variant=%s: this kernel has no CONFIG_PAGE_REF_TEST_VARIANTS",
+				       variant);
 #endif
 	}
-	if (nthreads && prt_check_range("nthreads", nthreads, 2, 1024))
-		return -EINVAL;
-	if (prt_check_range("npages", npages, 1, 4096) ||
-	    prt_check_range("duration", duration, 1, 86400) ||
-	    prt_check_range("stat_interval", stat_interval, 0, 3600) ||
-	    prt_check_range("delay_ns", delay_ns, 0, 100000) ||
-	    prt_check_range("inject", inject, 0, 1000000))
+	if ((nthreads && prt_check_range("nthreads", nthreads, 2, 1024, why)) ||
+	    prt_check_range("npages", npages, 1, 4096, why) ||
+	    prt_check_range("duration", duration, 1, 86400, why) ||
+	    prt_check_range("stat_interval", stat_interval, 0, 3600, why) ||
+	    prt_check_range("delay_ns", delay_ns, 0, 100000, why) ||
+	    prt_check_range("inject", inject, 0, 1000000, why))
 		return -EINVAL;
 	cfg->nthreads = nthreads;
 	cfg->npages = npages;
@@ -2102,10 +2107,13 @@ static int prt_parse_params(struct prt_cfg *cfg)
 
 static int __init prt_init(void)
 {
-	int ret = prt_parse_params(&prt_load_cfg);
+	char why[PRT_WHY_LEN] = "";
+	int ret = prt_parse_params(&prt_load_cfg, why);
 
-	if (ret)
+	if (ret) {
+		pr_err("%s\n", why[0] ? why : "cannot start");
 		return ret;
+	}
 	if (!prt_load_cfg.scenarios)
 		return 0;
 	pr_info("starting: scenarios=%s impl=%s variant=%s nthreads=%d npages=%d duration=%d delay_ns=%d inject=%d\n",
@@ -2230,6 +2238,80 @@ static void prt_kunit_stop_early(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&prt_held), held);
 }
 
+/*
+ * Each bad parameter fails the load with -EINVAL and a message naming it.
+ * The parameters are the module's own variables: each case sets one, parses
+ * and puts the old value back (a run started at load copied them already).
+ */
+struct prt_kunit_bad_param {
+	const char *name;	/* what the message must start with */
+	char **str;
+	const char *str_value;
+	int *num;
+	int num_value;
+};
+
+static const struct prt_kunit_bad_param prt_kunit_bad_params[] = {
+	{ "scenarios=", &scenarios, "r1,r9" },
+	{ "impl=", &impl, "java" },
+	{ "variant=", &variant, "no_such_bug" },
+	{ "nthreads=", NULL, NULL, &nthreads, 1 },
+	{ "nthreads=", NULL, NULL, &nthreads, 2000 },
+	{ "npages=", NULL, NULL, &npages, 0 },
+	{ "npages=", NULL, NULL, &npages, 5000 },
+	{ "duration=", NULL, NULL, &duration, 0 },
+	{ "stat_interval=", NULL, NULL, &stat_interval, -1 },
+	{ "delay_ns=", NULL, NULL, &delay_ns, 100001 },
+	{ "inject=", NULL, NULL, &inject, -2 },
+};
+
+static void prt_kunit_bad_param_desc(const struct prt_kunit_bad_param *p, char *desc)
+{
+	if (p->str)
+		snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s%s", p->name, p->str_value);
+	else
+		snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s%d", p->name, p->num_value);
+}
+
+KUNIT_ARRAY_PARAM(prt_kunit_bad_params, prt_kunit_bad_params, prt_kunit_bad_param_desc);
+
+static void prt_kunit_bad_param(struct kunit *test)
+{
+	const struct prt_kunit_bad_param *p = test->param_value;
+	char why[PRT_WHY_LEN] = "";
+	struct prt_cfg cfg;
+	char *old_str = NULL;
+	int old_num = 0, ret;
+
+	if (p->str) {
+		old_str = *p->str;
+		*p->str = (char *)p->str_value;
+	} else {
+		old_num = *p->num;
+		*p->num = p->num_value;
+	}
+	ret = prt_parse_params(&cfg, why);
+	if (p->str)
+		*p->str = old_str;
+	else
+		*p->num = old_num;
+	KUNIT_EXPECT_EQ(test, ret, -EINVAL);
+	KUNIT_EXPECT_TRUE_MSG(test, str_has_prefix(why, p->name), "message: %s", why);
+}
+
+/* And the defaults, which a load without parameters uses, are good. */
+static void prt_kunit_default_params(struct kunit *test)
+{
+	char why[PRT_WHY_LEN] = "";
+	struct prt_cfg cfg;
+	char *old = scenarios;
+
+	scenarios = "all";
+	KUNIT_EXPECT_EQ_MSG(test, prt_parse_params(&cfg, why), 0, "message: %s", why);
+	scenarios = old;
+	KUNIT_EXPECT_EQ(test, cfg.scenarios, BIT(PRT_NR_SCENARIOS) - 1);
+}
+
 #ifdef CONFIG_PAGE_REF_TEST_VARIANTS
 struct prt_kunit_variant {
 	int variant;
@@ -2280,6 +2362,8 @@ static void prt_kunit_variant(struct kunit *test)
 static struct kunit_case prt_kunit_cases[] = {
 	KUNIT_CASE_PARAM(prt_kunit_scenario, prt_kunit_scenarios_gen_params),
 	KUNIT_CASE(prt_kunit_stop_early),
+	KUNIT_CASE_PARAM(prt_kunit_bad_param, prt_kunit_bad_params_gen_params),
+	KUNIT_CASE(prt_kunit_default_params),
 #ifdef CONFIG_PAGE_REF_TEST_VARIANTS
 	KUNIT_CASE_PARAM(prt_kunit_variant, prt_kunit_variants_gen_params),
 #endif
