@@ -166,7 +166,10 @@ enum prt_stat {
 	PRT_GETS,	/* speculative gets that succeeded */
 	PRT_FAILS,	/* speculative gets that failed */
 	PRT_FREES,	/* incarnations freed by the put that won them */
-	PRT_REVIVALS,	/* gets that landed between a last put's decrement and claim */
+	PRT_REVIVALS,	/* gets on an incarnation its owner had released: while
+			 * others held it, or between the last put's decrement
+			 * and its claim (a revival, with the frozen bit)
+			 */
 	PRT_STALE,	/* last puts that won a later incarnation than their own */
 	PRT_FOREIGN,	/* last puts won on pages that were someone else's by then */
 	PRT_INJECTED,	/* puts with the injected delay */
