@@ -40,6 +40,11 @@ check_arch() {
 	esac
 }
 
+# need_positive OPTION VALUE: VALUE must be a whole number above zero.
+need_positive() {
+	[[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 '$2' is not a positive number"
+}
+
 # need_cmd CMD...: fail with the exact names of the missing commands.
 need_cmd() {
 	local missing=() c
