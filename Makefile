@@ -14,6 +14,11 @@ obj-$(CONFIG_PAGE_REF_RUST_KERNEL) += rust/page_ref_exports.o
 obj-$(CONFIG_PAGE_REF_KUNIT_TEST) += kunit/page_ref_kunit.o kunit/page_ref_bench.o
 obj-$(CONFIG_PAGE_REF_TORTURE) += harness/page_ref_torture.o
 
+# The C operations as never-inlined functions, once per variant, for the
+# machine-code check (scripts/disasm-check): built, never linked.
+always-$(CONFIG_PAGE_REF_TEST_VARIANTS) += kunit/page_ref_c_correct.o \
+	kunit/page_ref_c_relaxed_claim.o
+
 else
 
 ARCH ?= x86_64
@@ -22,14 +27,17 @@ export ARCH KDIR
 # Kernel trees, builds, ccache and cargo targets live here, not in the repo.
 CACHE := $(or $(PAGEREF_CACHE),$(HOME)/.cache/pageref)
 
-.PHONY: help setup run test kunit bench race race-matrix clean-cache
+.PHONY: help setup run test test-all kunit bench race race-matrix clean-cache
 help:
 	@echo 'pageref: frozen-bit page refcount, its Rust twin and their tests'
 	@echo
 	@echo '  make run    [ARCH=x86_64|arm64] [KDIR=tree]  setup, get a kernel, apply the'
-	@echo '              series, build, boot under QEMU, run the KUnit suites'
-	@echo '  make test   [KDIR=tree]  every test: userspace checks and the KUnit suites on'
-	@echo '              x86_64 and arm64; ends with "N passed, N failed"'
+	@echo '              series, build the classic and the frozen-test kernel, boot them'
+	@echo '              under QEMU, run the KUnit suites and the checks'
+	@echo '  make test   [KDIR=tree]  the tests: userspace checks, lint, and the kernels of'
+	@echo '              kunit/configs/default.list (three); ends with "N passed, N failed"'
+	@echo '  make test-all [KDIR=tree]  the same over every configuration on both arches'
+	@echo '              (kunit/configs/all.list, eight kernels)'
 	@echo '  make setup  install what is missing (Debian 12, root)'
 	@echo '  make bench  contention benchmark: CAS loop vs frozen-bit add vs plain add, 1..N threads'
 	@echo '  make race   [ARCH=x86_64|arm64] [RACE_ARGS=...]  boot the test kernel with 4 CPUs and'
@@ -46,7 +54,10 @@ run:
 	scripts/run --arch $(ARCH)
 
 test:
-	scripts/run --userspace --lint --arch x86_64 --arch arm64
+	scripts/run --userspace --lint --list kunit/configs/default.list
+
+test-all:
+	scripts/run --userspace --lint --list kunit/configs/all.list
 
 bench:
 	cd rust/verify && CARGO_TARGET_DIR="$(CACHE)/cargo/verify" cargo run --release --bin bench

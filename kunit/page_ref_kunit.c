@@ -7,13 +7,19 @@
  * transient zero, free or frozen) with the kernel's own operations, and checks
  * both the count the API reports and, with the frozen bit, the raw word. The
  * races themselves (R1-R7) are interleavings the race harness and the loom
- * models explore; here each is replayed in one fixed order.
+ * models explore; here each is replayed in one fixed order. R9-R11 (frozen
+ * allocations, owners of ownerless pages, the allocator's check) are checked
+ * on the allocator's own pages.
  */
 
 #include <kunit/test.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/page_ref.h>
+#include <linux/slab.h>
+
+/* alloc_frozen_pages() and free_frozen_pages(), mm-internal. */
+#include "../../page_alloc.h"
 
 #define FROZEN_BIT	IS_ENABLED(CONFIG_PAGE_REF_FROZEN_BIT)
 
@@ -200,6 +206,83 @@ static void page_ref_ownerless_pages(struct kunit *test)
 	free_test_page(page);
 }
 
+/*
+ * R9: a page owned without a count (slab, frozen allocations) holds the
+ * frozen bit, so a pfn walker's speculative get fails on it instead of
+ * taking a reference whose put would free the page under its owner.
+ */
+static void page_ref_frozen_allocations(struct kunit *test)
+{
+	struct page *page;
+	void *object;
+	int before;
+
+	page = alloc_frozen_pages(GFP_KERNEL, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_TRUE(test, page_ref_ownerless(page));
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
+	before = raw(page);
+	if (get_page_unless_zero(page)) {
+		/* Revived: undo it by hand, never with a put that would free. */
+		atomic_set(&page->_refcount, before);
+		KUNIT_FAIL(test, "a get succeeded on a frozen allocation");
+	}
+	free_frozen_pages(page, 0);
+
+	object = kmalloc(64, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, object);
+	page = virt_to_page(object);
+	KUNIT_EXPECT_TRUE(test, page_ref_ownerless(page));
+	before = raw(page);
+	if (get_page_unless_zero(page)) {
+		atomic_set(&page->_refcount, before);
+		KUNIT_FAIL(test, "a get succeeded on a slab page");
+	}
+	kfree(object);
+}
+
+/*
+ * R10: page_ref_inc_ownerless() gives a page nobody holds exactly one
+ * reference, over the frozen bit and any leftovers, and adds one to a page
+ * somebody holds (memory-failure's and virtio-mem's sites).
+ */
+static void page_ref_inc_ownerless_gives_one(struct kunit *test)
+{
+	struct page *page = alloc_test_page(test);
+
+	page_ref_make_ownerless(page);
+	page_ref_inc_ownerless(page);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	KUNIT_EXPECT_EQ(test, raw(page), 1);
+
+	page_ref_make_ownerless(page);
+	KUNIT_EXPECT_FALSE(test, get_page_unless_zero(page));
+	page_ref_inc_ownerless(page);
+	KUNIT_EXPECT_EQ(test, raw(page), 1);
+
+	page_ref_inc_ownerless(page);
+	KUNIT_EXPECT_EQ(test, raw(page), 2);
+	KUNIT_EXPECT_FALSE(test, put_page_testzero(page));
+	/* A page with a reference frees as the kernel frees it. */
+	__free_page(page);
+}
+
+/*
+ * R11: what the page allocator checks of every page entering or leaving its
+ * free lists. Zero without the frozen bit is a revivable page.
+ */
+static void page_ref_ownerless_word(struct kunit *test)
+{
+	struct page *page = alloc_test_page(test);
+
+	KUNIT_EXPECT_FALSE(test, page_ref_ownerless(page));
+	page_ref_make_ownerless(page);
+	KUNIT_EXPECT_TRUE(test, page_ref_ownerless(page));
+	atomic_set(&page->_refcount, 0);
+	KUNIT_EXPECT_EQ(test, page_ref_ownerless(page), !FROZEN_BIT);
+	free_test_page(page);
+}
+
 static struct kunit_case page_ref_cases[] = {
 	KUNIT_CASE(page_ref_fresh_page),
 	KUNIT_CASE(page_ref_get_and_put),
@@ -208,6 +291,9 @@ static struct kunit_case page_ref_cases[] = {
 	KUNIT_CASE(page_ref_revive_before_claim),
 	KUNIT_CASE(page_ref_overflow_guard),
 	KUNIT_CASE(page_ref_ownerless_pages),
+	KUNIT_CASE(page_ref_frozen_allocations),
+	KUNIT_CASE(page_ref_inc_ownerless_gives_one),
+	KUNIT_CASE(page_ref_ownerless_word),
 	{}
 };
 

@@ -1,101 +1,139 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Safe references to real `struct page`s, over the Rust implementation of
-//! the refcount ([`crate::rust_impl`]) and the C one (the helpers of the
+//! the refcount ([`crate::rust_impl`]) and the C one (the helpers of the test
 //! series' `rust: helpers: add page refcount helpers`).
 //!
-//! - [`PageRef`] is one reference counted in the page's `_refcount`; dropping
-//!   it puts the reference, and the last put frees the page.
+//! - [`PageRef`] is the kernel's [`ARef`] over a [`CountedPage`]: one
+//!   reference counted in the page's `_refcount`, taken with `get_page()` and
+//!   put with the Rust implementation; the last put frees the page.
 //! - [`DeadPage`] is what the last put leaves when the caller asks to see it.
 //! - [`TestPage`] is a page a test owns outright and drives through any state
 //!   of its refcount with either implementation, [`Impl::C`] or [`Impl::Rust`].
+//!
+//! Pages come from [`kernel::page::Page::alloc_page`]. `Page` itself is an
+//! owned page that its drop frees with `__free_pages()`; it has no notion of
+//! further references, so the counted and the test pages take its pointer
+//! over (`Page::into_raw` does not exist in 7.3: `ManuallyDrop` does that).
 
 use crate::rust_impl;
+use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
-use kernel::{alloc::AllocError, bindings};
+use kernel::alloc::{flags::GFP_KERNEL, AllocError};
+use kernel::bindings;
+use kernel::page::Page;
+use kernel::sync::aref::{ARef, AlwaysRefCounted};
+use kernel::types::Opaque;
 
-/// Allocates an order-0 page with `GFP_KERNEL` (the caller may sleep).
+/// Allocates an order-0 page with `GFP_KERNEL` (the caller may sleep); the
+/// page counts one reference, which the caller now owns.
 fn alloc_page() -> Result<NonNull<bindings::page>, AllocError> {
-    // SAFETY: `alloc_pages()` may be called with any GFP flags; with
-    // `GFP_KERNEL` it may sleep, which the caller's context allows.
-    NonNull::new(unsafe { bindings::alloc_pages(bindings::GFP_KERNEL, 0) }).ok_or(AllocError)
+    let page = ManuallyDrop::new(Page::alloc_page(GFP_KERNEL)?);
+    // `page.as_ptr()` is non-null: `Page` holds a `NonNull`.
+    NonNull::new(page.as_ptr()).ok_or(AllocError)
 }
 
-/// One reference to a page.
+/// Frees an order-0 page whose last put was won (its word holds the frozen
+/// bit, or 0 in the classic scheme): gives it the one reference a fresh page
+/// has and puts that through the kernel's own `__free_pages()`.
+///
+/// # Safety
+///
+/// `page` is an order-0 page from [`alloc_page`] whose last put the caller
+/// won; nothing refers to it any more but speculative getters.
+unsafe fn free_claimed(page: NonNull<bindings::page>) {
+    // SAFETY: the page is valid and unreferenced (the caller's promise). A
+    // speculative getter that takes the reference stored here owns the page
+    // from then on and frees it with its own put.
+    unsafe {
+        bindings::set_page_count(page.as_ptr(), 1);
+        bindings::__free_pages(page.as_ptr(), 0);
+    }
+}
+
+/// A `struct page` whose lifetime its `_refcount` governs.
 ///
 /// # Invariants
 ///
-/// `page` points to a valid `struct page`, and this object owns one of the
-/// references counted in its `_refcount`.
-pub(crate) struct PageRef {
-    page: NonNull<bindings::page>,
-}
+/// A `CountedPage` is only ever seen through a pointer to an order-0 page of
+/// the memory map that came from [`alloc_page`] and that somebody holds a
+/// reference to.
+#[repr(transparent)]
+pub(crate) struct CountedPage(Opaque<bindings::page>);
 
-// SAFETY: a page reference may be taken and dropped on any CPU: the refcount
-// operations are atomic and `put_page()` may be called from any task context.
-unsafe impl Send for PageRef {}
+impl CountedPage {
+    /// Allocates a page; the new page counts one reference, the returned one.
+    pub(crate) fn alloc() -> Result<PageRef, AllocError> {
+        let page = alloc_page()?;
+        // INVARIANT: a freshly allocated order-0 page, its reference is ours.
+        // SAFETY: the reference a new page counts is transferred to the ARef.
+        Ok(unsafe { ARef::from_raw(page.cast()) })
+    }
 
-// SAFETY: `&PageRef` only allows reading the count and taking further
-// references, both atomic operations on the page.
-unsafe impl Sync for PageRef {}
-
-impl PageRef {
-    /// Allocates a page; the new page counts one reference, this one.
-    pub(crate) fn alloc() -> Result<Self, AllocError> {
-        // INVARIANT: a freshly allocated page holds one reference, which is
-        // transferred to the new object.
-        Ok(Self {
-            page: alloc_page()?,
-        })
+    fn as_ptr(&self) -> *mut bindings::page {
+        self.0.get()
     }
 
     /// The page's reference count, `page_ref_count()` in Rust.
     pub(crate) fn count(&self) -> i32 {
-        // SAFETY: `self.page` is valid by the type invariant.
-        unsafe { rust_impl::count(self.page.as_ptr()) }
-    }
-
-    /// Puts this reference, `put_page_testzero()` in Rust. Returns the page if
-    /// this was the last reference: the caller then decides when it is freed.
-    pub(crate) fn put(self) -> Option<DeadPage> {
-        let page = self.page;
-        core::mem::forget(self);
-        // SAFETY: `page` is valid and we own the reference being dropped (type
-        // invariant of the `PageRef` just forgotten).
-        let last = unsafe { rust_impl::sub_and_test(page.as_ptr(), 1) };
-        // INVARIANT: the count reached zero through our put and we won the
-        // claim, so nobody else holds a reference or will free the page.
-        // Lazily: a `DeadPage` made and dropped on the `false` path would free
-        // a page others still hold.
-        last.then(|| DeadPage { page })
+        // SAFETY: the page is valid (type invariant).
+        unsafe { rust_impl::count(self.as_ptr()) }
     }
 }
 
-impl Clone for PageRef {
-    /// Takes one more reference, `get_page()` (C).
-    fn clone(&self) -> Self {
-        // SAFETY: `self.page` is valid and we hold a reference, so the count
-        // is not zero, as `get_page()` requires.
-        unsafe { bindings::get_page(self.page.as_ptr()) };
-        // INVARIANT: the reference just taken belongs to the new object.
-        Self { page: self.page }
+// SAFETY: `inc_ref` takes a reference with `get_page()`, which needs one held
+// (our caller's, by the type invariant); `dec_ref` puts one with the Rust
+// implementation and frees the page exactly when that put won the last
+// claim, after which nobody holds it.
+unsafe impl AlwaysRefCounted for CountedPage {
+    fn inc_ref(&self) {
+        // SAFETY: the page is valid and held (type invariant), as
+        // `get_page()` requires.
+        unsafe { bindings::get_page(self.as_ptr()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        let page = obj.cast::<bindings::page>();
+        // SAFETY: the caller owns the reference put here, so the page is
+        // valid and held until this put.
+        if unsafe { rust_impl::sub_and_test(page.as_ptr(), 1) } {
+            // SAFETY: our put won the last claim of an `alloc_page()` page.
+            unsafe { free_claimed(page) };
+        }
     }
 }
 
-impl Drop for PageRef {
-    fn drop(&mut self) {
-        // SAFETY: `self.page` is valid and we own the reference being put; the
-        // last put frees the page, after which no `PageRef` to it remains.
-        unsafe { bindings::put_page(self.page.as_ptr()) };
-    }
+// SAFETY: the page's refcount operations are atomic and may run on any CPU,
+// and a page may be freed from any task context.
+unsafe impl Send for CountedPage {}
+
+// SAFETY: `&CountedPage` only reads the count and takes references, both
+// atomic operations on the page.
+unsafe impl Sync for CountedPage {}
+
+/// One counted reference to a page.
+pub(crate) type PageRef = ARef<CountedPage>;
+
+/// Puts `page`, `put_page_testzero()` in Rust. Returns the page if this was
+/// the last reference: the caller then decides when it is freed.
+pub(crate) fn put(page: PageRef) -> Option<DeadPage> {
+    let page = ARef::into_raw(page).cast::<bindings::page>();
+    // SAFETY: `page` is valid and we own the reference being dropped (taken
+    // out of the `ARef` above).
+    let last = unsafe { rust_impl::sub_and_test(page.as_ptr(), 1) };
+    // INVARIANT: the count reached zero through our put and we won the claim,
+    // so nobody else holds a reference or will free the page. Lazily: a
+    // `DeadPage` made and dropped on the `false` path would free a page others
+    // still hold.
+    last.then(|| DeadPage { page })
 }
 
-/// A page whose last reference was put by [`PageRef::put`], not yet freed.
+/// A page whose last reference was put by [`put`], not yet freed.
 ///
 /// # Invariants
 ///
-/// `page` points to a valid `struct page` whose last put was won through
-/// `PageRef::put`; this object alone decides when the page is freed.
+/// `page` is an order-0 page from [`alloc_page`] whose last put was won
+/// through [`put`]; this object alone decides when the page is freed.
 pub(crate) struct DeadPage {
     page: NonNull<bindings::page>,
 }
@@ -110,26 +148,22 @@ impl DeadPage {
     /// A speculative get, `page_ref_add_unless_zero()` in Rust, as a
     /// page-cache lookup does on a page it found without holding a reference.
     pub(crate) fn try_get(&self) -> Option<PageRef> {
-        // SAFETY: `self.page` is valid; a speculative get may be attempted on
-        // any page, whatever its count.
+        // SAFETY: `self.page` is a valid order-0 page (not a tail page); a
+        // speculative get may be attempted on it whatever its count.
         let got = unsafe { rust_impl::add_unless_zero(self.page.as_ptr(), 1) };
         // INVARIANT: on success the reference just taken is the new object's.
-        // Lazily, as in `put`: a dropped `PageRef` would put a reference
-        // that was never taken.
-        got.then(|| PageRef { page: self.page })
+        // Lazily, as in `put`: a dropped `PageRef` would put a reference that
+        // was never taken.
+        // SAFETY: the reference just taken is transferred to the `ARef`.
+        got.then(|| unsafe { ARef::from_raw(self.page.cast()) })
     }
 }
 
 impl Drop for DeadPage {
     fn drop(&mut self) {
-        // Free through the normal path: give the page back the single
-        // reference a fresh page has, and put it.
-        // SAFETY: `self.page` is valid and unreferenced (type invariant), so
-        // nobody else reads or writes its count until it is freed here.
-        unsafe {
-            bindings::set_page_count(self.page.as_ptr(), 1);
-            bindings::put_page(self.page.as_ptr());
-        }
+        // SAFETY: our put won the last claim of an `alloc_page()` page (type
+        // invariant).
+        unsafe { free_claimed(self.page) };
     }
 }
 
@@ -151,8 +185,8 @@ pub(crate) enum Impl {
 ///
 /// # Invariants
 ///
-/// `page` points to an order-0 page this object allocated. No reference to
-/// it exists outside this object, nor does any pointer to it that a
+/// `page` points to an order-0 page from [`alloc_page`]. No reference to it
+/// exists outside this object, nor does any pointer to it that a
 /// speculative getter could follow (it is on no LRU, cache or page table),
 /// so its refcount changes only through this object.
 pub(crate) struct TestPage {
@@ -172,18 +206,21 @@ impl TestPage {
         self.page.as_ptr()
     }
 
+    /// The word of the page, for the algorithm's own operations.
+    fn word(&self) -> crate::page_word::PageWord<'_> {
+        // SAFETY: the page is valid for as long as `self` lives (type
+        // invariant), and it is an order-0 page, writable.
+        unsafe { crate::page_word::PageWord::of(self.ptr()) }
+    }
+
     /// The raw `_refcount`, frozen bit and leftovers included.
     pub(crate) fn raw(&self) -> u32 {
-        // SAFETY: the page is valid (type invariant).
-        let word = unsafe { crate::page_word::PageWord::of(self.ptr()) };
-        crate::algo::RefAtomic::read(word)
+        crate::algo::RefAtomic::read(&self.word())
     }
 
     /// Stores `v` into `_refcount`: puts the page in any state.
     pub(crate) fn set_raw(&self, v: u32) {
-        // SAFETY: the page is valid, and only we act on its count.
-        let word = unsafe { crate::page_word::PageWord::of(self.ptr()) };
-        crate::algo::RefAtomic::set(word, v)
+        crate::algo::RefAtomic::set(&self.word(), v)
     }
 
     /// `page_ref_count()`.
@@ -202,7 +239,7 @@ impl TestPage {
             // SAFETY: the page is valid (type invariant); a speculative get
             // may find it in any state.
             Impl::C => unsafe { bindings::page_ref_add_unless_zero(self.ptr(), nr) },
-            // SAFETY: as above.
+            // SAFETY: as above, and it is an order-0 page, not a tail.
             Impl::Rust => unsafe { rust_impl::add_unless_zero(self.ptr(), nr) },
         }
     }
@@ -248,6 +285,16 @@ impl TestPage {
         }
     }
 
+    /// `page_ref_inc_ownerless(page)`.
+    pub(crate) fn inc_ownerless(&self, imp: Impl) {
+        match imp {
+            // SAFETY: the page is valid, and it is ours.
+            Impl::C => unsafe { bindings::page_ref_inc_ownerless(self.ptr()) },
+            // SAFETY: as above.
+            Impl::Rust => unsafe { rust_impl::inc_ownerless(self.ptr()) },
+        }
+    }
+
     /// The claim of a put whose decrement reached zero (Rust only: in C it
     /// is inside `page_ref_sub_and_test()`).
     pub(crate) fn claim(&self) -> bool {
@@ -261,6 +308,6 @@ impl Drop for TestPage {
         // Whatever state the test left: one reference, then the last put.
         self.set_raw(1);
         // SAFETY: the page is valid and ours; this put frees it.
-        unsafe { bindings::put_page(self.ptr()) };
+        unsafe { bindings::__free_pages(self.ptr(), 0) };
     }
 }

@@ -12,7 +12,8 @@
 //!   `CONFIG_PAGE_REF_RUST_KERNEL` the out-of-line implementation the whole
 //!   kernel calls;
 //! - [`page_ref`]: the safe abstraction over real pages;
-//! - `tests`: the KUnit suite, on pages from the real page allocator.
+//! - `tests`: the KUnit suites (`#[kunit_tests]`), on pages from the real
+//!   page allocator.
 
 use kernel::prelude::*;
 
@@ -22,8 +23,6 @@ use kernel::prelude::*;
 #[allow(dead_code, unreachable_pub)]
 #[path = "algo/page_ref_algo.rs"]
 mod algo;
-#[macro_use]
-mod kunit_suite;
 mod page_ref;
 mod page_word;
 mod rust_impl;
@@ -33,7 +32,7 @@ mod tests;
 module! {
     type: PageRefRust,
     name: "page_ref_rust",
-    author: "pageref developers",
+    authors: ["pageref developers"],
     description: "Page refcount operations reimplemented in Rust",
     license: "GPL",
 }

@@ -18,6 +18,8 @@ use crate::algo::{PageRefOps, Variant};
 use crate::page_word::PageWord;
 use core::ffi::c_int;
 use kernel::bindings;
+#[cfg(CONFIG_PAGE_REF_TEST_VARIANTS)]
+use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// The correct algorithm of this kernel's configuration.
 pub(crate) const CORRECT: PageRefOps = if cfg!(CONFIG_PAGE_REF_FROZEN_BIT) {
@@ -30,9 +32,10 @@ pub(crate) const CORRECT: PageRefOps = if cfg!(CONFIG_PAGE_REF_FROZEN_BIT) {
 /// boot, or a test module at run time).
 #[cfg(CONFIG_PAGE_REF_TEST_VARIANTS)]
 pub(crate) fn test_variant() -> Variant {
-    // SAFETY: a plain `int` of the core kernel, written with `WRITE_ONCE()`;
-    // a volatile read is `READ_ONCE()`.
-    let v = unsafe { core::ptr::addr_of!(bindings::page_ref_test_variant).read_volatile() };
+    // SAFETY: `page_ref_test_variant` is an `int` of the core kernel, valid
+    // for as long as the kernel runs, and only read and written with
+    // `READ_ONCE()` and `WRITE_ONCE()`, which a relaxed atomic access is.
+    let v = unsafe { Atomic::from_ptr(&raw mut bindings::page_ref_test_variant) }.load(Relaxed);
     // The C enum and `Variant::ALL` list the variants in the same order.
     Variant::ALL
         .get(v as usize)
@@ -72,7 +75,7 @@ macro_rules! instances {
                     nr: c_int,
                 ) -> bool {
                     // SAFETY: the caller's promise.
-                    $ops.try_get(unsafe { PageWord::of(page) }, nr as u32)
+                    $ops.try_get(&unsafe { PageWord::of(page) }, nr as u32)
                 }
 
                 /// `page_ref_sub_and_test()` of this instance.
@@ -88,7 +91,7 @@ macro_rules! instances {
                     nr: c_int,
                 ) -> bool {
                     // SAFETY: the caller's promise.
-                    $ops.sub_and_test(unsafe { PageWord::of(page) }, nr as u32)
+                    $ops.sub_and_test(&unsafe { PageWord::of(page) }, nr as u32)
                 }
 
                 /// `page_ref_freeze()` of this instance.
@@ -104,7 +107,7 @@ macro_rules! instances {
                     count: c_int,
                 ) -> bool {
                     // SAFETY: the caller's promise.
-                    $ops.freeze(unsafe { PageWord::of(page) }, count as u32)
+                    $ops.freeze(&unsafe { PageWord::of(page) }, count as u32)
                 }
 
                 /// `page_ref_unfreeze()` of this instance.
@@ -120,7 +123,7 @@ macro_rules! instances {
                     count: c_int,
                 ) {
                     // SAFETY: the caller's promise.
-                    $ops.unfreeze(unsafe { PageWord::of(page) }, count as u32)
+                    $ops.unfreeze(&unsafe { PageWord::of(page) }, count as u32)
                 }
             )+
         }
@@ -160,8 +163,8 @@ mod correct {
     };
 }
 
-/// `page_ref_add_unless_zero(page, nr)`: the atomic part, without the RCU
-/// section and the HugeTLB vmemmap check that the C wrapper adds.
+/// `page_ref_add_unless_zero(page, nr)`: the atomic part, without the tail
+/// page check and the tracepoint that the C wrapper adds.
 ///
 /// # Safety
 ///
@@ -171,7 +174,7 @@ pub(crate) unsafe fn add_unless_zero(page: *mut bindings::page, nr: c_int) -> bo
         // SAFETY: the caller's promise.
         Variant::Correct => unsafe { correct::add_unless_zero(page, nr) },
         // SAFETY: the caller's promise.
-        v => PageRefOps::frozen_bit(v).try_get(unsafe { PageWord::of(page) }, nr as u32),
+        v => PageRefOps::frozen_bit(v).try_get(&unsafe { PageWord::of(page) }, nr as u32),
     }
 }
 
@@ -187,7 +190,7 @@ pub(crate) unsafe fn sub_and_test(page: *mut bindings::page, nr: c_int) -> bool 
         // SAFETY: the caller's promise.
         Variant::Correct => unsafe { correct::sub_and_test(page, nr) },
         // SAFETY: the caller's promise.
-        v => PageRefOps::frozen_bit(v).sub_and_test(unsafe { PageWord::of(page) }, nr as u32),
+        v => PageRefOps::frozen_bit(v).sub_and_test(&unsafe { PageWord::of(page) }, nr as u32),
     }
 }
 
@@ -202,7 +205,7 @@ pub(crate) unsafe fn freeze(page: *mut bindings::page, count: c_int) -> bool {
         // SAFETY: the caller's promise.
         Variant::Correct => unsafe { correct::freeze(page, count) },
         // SAFETY: the caller's promise.
-        v => PageRefOps::frozen_bit(v).freeze(unsafe { PageWord::of(page) }, count as u32),
+        v => PageRefOps::frozen_bit(v).freeze(&unsafe { PageWord::of(page) }, count as u32),
     }
 }
 
@@ -216,7 +219,7 @@ pub(crate) unsafe fn unfreeze(page: *mut bindings::page, count: c_int) {
         // SAFETY: the caller's promise.
         Variant::Correct => unsafe { correct::unfreeze(page, count) },
         // SAFETY: the caller's promise.
-        v => PageRefOps::frozen_bit(v).unfreeze(unsafe { PageWord::of(page) }, count as u32),
+        v => PageRefOps::frozen_bit(v).unfreeze(&unsafe { PageWord::of(page) }, count as u32),
     }
 }
 
@@ -227,7 +230,7 @@ pub(crate) unsafe fn unfreeze(page: *mut bindings::page, count: c_int) {
 /// `page` points to a `struct page` of the memory map.
 pub(crate) unsafe fn count(page: *mut bindings::page) -> c_int {
     // SAFETY: the caller's promise.
-    ops().count(unsafe { PageWord::of(page) }) as c_int
+    ops().count(&unsafe { PageWord::of(page) }) as c_int
 }
 
 /// `page_ref_make_ownerless(page)`.
@@ -237,7 +240,18 @@ pub(crate) unsafe fn count(page: *mut bindings::page) -> c_int {
 /// `page` points to a `struct page` of the memory map that nobody holds.
 pub(crate) unsafe fn make_ownerless(page: *mut bindings::page) {
     // SAFETY: the caller's promise.
-    ops().make_ownerless(unsafe { PageWord::of(page) })
+    ops().make_ownerless(&unsafe { PageWord::of(page) })
+}
+
+/// `page_ref_inc_ownerless(page)`.
+///
+/// # Safety
+///
+/// `page` points to a `struct page` of the memory map that the caller
+/// controls: nobody holds it, or the caller or a speculative getter does.
+pub(crate) unsafe fn inc_ownerless(page: *mut bindings::page) {
+    // SAFETY: the caller's promise.
+    ops().inc_ownerless(&unsafe { PageWord::of(page) })
 }
 
 /// The claim of a put whose decrement reached zero (R1 replays in tests).
@@ -247,20 +261,20 @@ pub(crate) unsafe fn make_ownerless(page: *mut bindings::page) {
 /// `page` points to a `struct page` of the memory map.
 pub(crate) unsafe fn claim(page: *mut bindings::page) -> bool {
     // SAFETY: the caller's promise.
-    ops().claim(unsafe { PageWord::of(page) })
+    ops().claim(&unsafe { PageWord::of(page) })
 }
 
 /// The whole kernel's page refcounting through Rust
 /// (`CONFIG_PAGE_REF_RUST_KERNEL`): the out-of-line implementation that
 /// `<linux/page_ref.h>` calls with `CONFIG_PAGE_REF_EXTERN`.
+///
+/// Nothing here writes to memory other than the page: the C caller counts the
+/// calls in a per-CPU counter (`page_ref_extern_calls`), so that a test can
+/// show that the kernel runs this code without every refcount operation
+/// writing to one shared cache line.
 #[cfg(CONFIG_PAGE_REF_RUST_KERNEL)]
 pub(crate) mod whole_kernel {
     use super::*;
-    use core::sync::atomic::{AtomicU64, Ordering};
-
-    /// How many times the kernel called into Rust: the proof that it does.
-    /// A relaxed counter; only a test configuration pays for it.
-    pub(crate) static CALLS: AtomicU64 = AtomicU64::new(0);
 
     /// # Safety
     ///
@@ -270,7 +284,6 @@ pub(crate) mod whole_kernel {
         page: *mut bindings::page,
         nr: c_int,
     ) -> bool {
-        CALLS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: the caller's promise.
         unsafe { add_unless_zero(page, nr) }
     }
@@ -280,7 +293,6 @@ pub(crate) mod whole_kernel {
     /// As [`sub_and_test`](super::sub_and_test) of one reference.
     #[no_mangle]
     unsafe extern "C" fn page_ref_extern_dec_and_test(page: *mut bindings::page) -> bool {
-        CALLS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: the caller's promise.
         unsafe { sub_and_test(page, 1) }
     }
@@ -293,7 +305,6 @@ pub(crate) mod whole_kernel {
         page: *mut bindings::page,
         nr: c_int,
     ) -> bool {
-        CALLS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: the caller's promise.
         unsafe { sub_and_test(page, nr) }
     }

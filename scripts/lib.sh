@@ -12,7 +12,7 @@ PAGEREF_LLVM=${PAGEREF_LLVM:--19}
 export CCACHE_DIR=${CCACHE_DIR:-$PAGEREF_CACHE/ccache}
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# The toolchain facts of DESIGN.md §5: Kbuild's bindgen needs to find libclang-19.
+# Kbuild's bindgen must load Debian's libclang-19 (the LLVM the kernel is built with).
 export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
 
 PROG=$(basename "$0")

@@ -9,7 +9,7 @@
 //!
 //! [`PageRefOps`] implements both schemes of `include/linux/page_ref.h`:
 //!
-//! - [`Scheme::Classic`] (`CONFIG_PAGE_REF_FROZEN_BIT=n`, upstream 6.12): zero
+//! - [`Scheme::Classic`] (`CONFIG_PAGE_REF_FROZEN_BIT=n`, upstream 7.3): zero
 //!   means free or frozen, a speculative get is a `cmpxchg` loop
 //!   (`atomic_add_unless(v, nr, 0)`).
 //! - [`Scheme::FrozenBit`] (`CONFIG_PAGE_REF_FROZEN_BIT=y`): bit `BITS - 1` of
@@ -114,7 +114,7 @@ pub const fn guard<A: RefAtomic>() -> u32 {
 /// Which refcount scheme, as chosen by `CONFIG_PAGE_REF_FROZEN_BIT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
-    /// Upstream 6.12: zero is free or frozen, try-get is a `cmpxchg` loop.
+    /// Upstream 7.3: zero is free or frozen, try-get is a `cmpxchg` loop.
     Classic,
     /// A dedicated frozen bit, try-get is one add.
     FrozenBit,
@@ -131,11 +131,12 @@ pub enum Variant {
     #[default]
     Correct,
     /// A put that reaches zero frees without winning the claim (it stores the
-    /// frozen bit blindly). Caught by R1, R1 with page data, R5, R7 and R8.
+    /// frozen bit blindly). Caught by R1, R1 with page data, R5, R7, R8 and
+    /// R10.
     ClaimWithoutCas,
     /// The claim is a relaxed `cmpxchg`. Caught by R1 with page data and R7.
     RelaxedClaim,
-    /// `make_ownerless()` stores 0, as upstream does. Caught by R5.
+    /// `make_ownerless()` stores 0, as upstream does. Caught by R5 and R10.
     OwnerlessStoresZero,
     /// Failed gets never reset their leftovers. Caught by R6.
     NoOverflowGuard,
@@ -144,6 +145,9 @@ pub enum Variant {
     /// Unfreeze adds the new count to the frozen word (clearing the bit)
     /// instead of storing it, so failed gets' leftovers remain. Caught by R4.
     UnfreezeAdds,
+    /// `inc_ownerless()` only adds one, as `page_ref_inc()` does, so a page
+    /// taken off the allocator keeps its frozen bit. Caught by R10.
+    IncOwnerlessAdds,
     /// The try-get add is acquire, not fully ordered. Caught by
     /// `try_get_is_fully_ordered`.
     AcquireTryGet,
@@ -168,7 +172,7 @@ pub enum Variant {
 
 impl Variant {
     /// Every variant, [`Variant::Correct`] first.
-    pub const ALL: [Variant; 14] = [
+    pub const ALL: [Variant; 15] = [
         Variant::Correct,
         Variant::ClaimWithoutCas,
         Variant::RelaxedClaim,
@@ -176,6 +180,7 @@ impl Variant {
         Variant::NoOverflowGuard,
         Variant::FreezeStoresZero,
         Variant::UnfreezeAdds,
+        Variant::IncOwnerlessAdds,
         Variant::AcquireTryGet,
         Variant::RelaxedTryGet,
         Variant::ReleasePut,
@@ -195,6 +200,7 @@ impl Variant {
             Variant::NoOverflowGuard => "no_overflow_guard",
             Variant::FreezeStoresZero => "freeze_stores_zero",
             Variant::UnfreezeAdds => "unfreeze_adds",
+            Variant::IncOwnerlessAdds => "inc_ownerless_adds",
             Variant::AcquireTryGet => "acquire_try_get",
             Variant::RelaxedTryGet => "relaxed_try_get",
             Variant::ReleasePut => "release_put",
@@ -223,7 +229,7 @@ pub struct PageRefOps {
 }
 
 impl PageRefOps {
-    /// The classic scheme of upstream 6.12.
+    /// The classic scheme of upstream 7.3.
     pub const fn classic() -> Self {
         Self {
             scheme: Scheme::Classic,
@@ -453,6 +459,29 @@ impl PageRefOps {
             a.set(frozen::<A>());
         } else {
             a.set(0);
+        }
+    }
+
+    /// `page_ref_inc_ownerless(page)`: one more reference for a page its
+    /// caller controls and that may be ownerless (memory-failure's page taken
+    /// off the allocator, virtio-mem's page taken back): one reference over
+    /// the frozen bit and its leftovers, or one more if somebody holds it
+    /// (R10). Fully ordered, as the `atomic_try_cmpxchg()` loop in C.
+    #[inline]
+    pub fn inc_ownerless<A: RefAtomic>(self, a: &A) {
+        if self.scheme == Scheme::Classic || self.is(Variant::IncOwnerlessAdds) {
+            a.add_return(1, Order::Relaxed);
+            return;
+        }
+        let f = frozen::<A>();
+        let mut c = a.read();
+        loop {
+            let new = if c & f != 0 { 1 } else { c.wrapping_add(1) };
+            let found = a.cmpxchg(c, new, Order::Full);
+            if found == c {
+                return;
+            }
+            c = found;
         }
     }
 

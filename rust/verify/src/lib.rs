@@ -1,5 +1,5 @@
 //! Userspace verification of the page refcount algorithm: loom models of the
-//! races of DESIGN.md §1 over the very source the kernel module compiles
+//! races of `docs/races.md` over the very source the kernel module compiles
 //! (`rust/algo/page_ref_algo.rs`), and a contention benchmark.
 
 #![warn(missing_docs)]

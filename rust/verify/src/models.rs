@@ -1,6 +1,6 @@
-//! The loom models: one per property of DESIGN.md §1 (R1-R8) and one per
-//! fully ordered operation's contract, each asserting the invariants of §2
-//! inside the model:
+//! The loom models: one per property of the races R1-R10 (`docs/races.md`)
+//! and one per fully ordered operation's contract, each asserting the
+//! invariants of the semantics (`docs/semantics.md`) inside the model:
 //!
 //! - a successful get is never on a frozen or free word;
 //! - exactly one free per lifetime, by a put that holds the last reference;
@@ -222,6 +222,20 @@ impl Page {
         let mut g = self.ghost();
         g.refs = 0;
         g.free = true;
+    }
+
+    /// `page_ref_inc_ownerless()` by the owner of a page nobody holds: the
+    /// first reference of a free page taken off the allocator, as
+    /// memory-failure and virtio-mem do. The incarnation stays the same.
+    fn inc_ownerless(&self) {
+        {
+            let g = self.ghost();
+            assert!(g.free && g.refs == 0, "took a page in use: {g:?}");
+        }
+        self.ops.inc_ownerless(&self.word);
+        let mut g = self.ghost();
+        g.free = false;
+        g.refs = 1;
     }
 
     /// Allocates the free page as incarnation `inc`: the allocator writes the
@@ -464,6 +478,32 @@ pub fn r5_ownerless_pages(ops: PageRefOps, threads: usize) -> usize {
     })
 }
 
+/// R10, owner operations on a page nobody holds: memory-failure takes a free
+/// page off the allocator and gives it its one reference with
+/// `page_ref_inc_ownerless()` (virtio-mem, taking back pages it offlined, does
+/// the same), while speculative getters (pfn walkers) try to get it; then the
+/// owner puts it (unpoison's `put_page_back_buddy()`). A get must fail while
+/// the page is free, and the page must be freed exactly once: an
+/// `inc_ownerless()` that only adds leaves the frozen bit, the count reads 0
+/// and no put ever frees the page.
+///
+/// Two and three threads, exhaustive.
+pub fn r10_inc_ownerless(ops: PageRefOps, threads: usize) -> usize {
+    explore(None, move || {
+        let page = Page::new(ops, 1);
+        page.make_ownerless();
+        let walkers = spawn(&page, threads, |p, _| {
+            if p.get(1) {
+                p.put(1);
+            }
+        });
+        page.inc_ownerless();
+        page.put(1);
+        join(walkers);
+        page.assert_freed_once();
+    })
+}
+
 /// R6, the overflow guard: every thread tries three times to get `nr`
 /// references of a frozen page. Every get fails, and the failed adds never
 /// carry into the frozen bit: the guard resets the low bits once they reach
@@ -653,7 +693,7 @@ pub type Model = (&'static str, fn(PageRefOps) -> usize);
 
 /// Every model with two threads, as `tests/variants.rs` runs them against
 /// each variant.
-pub const ALL: [Model; 12] = [
+pub const ALL: [Model; 13] = [
     ("r1_try_get_vs_last_put", |ops| {
         r1_try_get_vs_last_put(ops, 2)
     }),
@@ -671,6 +711,7 @@ pub const ALL: [Model; 12] = [
     ("r8_dec_return_callers", |ops| {
         r8_dec_return_callers(ops, 2, Caller::SubAndTest)
     }),
+    ("r10_inc_ownerless", |ops| r10_inc_ownerless(ops, 2)),
     ("try_get_is_fully_ordered", |ops| {
         fully_ordered(ops, FullOp::TryGet)
     }),

@@ -59,6 +59,11 @@ fn r4_try_get_vs_unfreeze() {
 }
 
 #[test]
+fn r10_inc_ownerless() {
+    both("r10", models::r10_inc_ownerless);
+}
+
+#[test]
 fn r5_ownerless_pages() {
     both("r5", models::r5_ownerless_pages);
 }

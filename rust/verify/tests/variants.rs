@@ -7,7 +7,7 @@ use page_ref_verify::algo::{PageRefOps, Variant};
 use page_ref_verify::models;
 
 /// The models that catch each broken variant.
-const CAUGHT_BY: [(Variant, &[&str]); 13] = [
+const CAUGHT_BY: [(Variant, &[&str]); 14] = [
     (
         Variant::ClaimWithoutCas,
         &[
@@ -16,13 +16,17 @@ const CAUGHT_BY: [(Variant, &[&str]); 13] = [
             "r5_ownerless_pages",
             "r7_stale_claim_across_reuse",
             "r8_dec_return_callers",
+            "r10_inc_ownerless",
         ],
     ),
     (
         Variant::RelaxedClaim,
         &["r1_with_page_data", "r7_stale_claim_across_reuse"],
     ),
-    (Variant::OwnerlessStoresZero, &["r5_ownerless_pages"]),
+    (
+        Variant::OwnerlessStoresZero,
+        &["r5_ownerless_pages", "r10_inc_ownerless"],
+    ),
     (Variant::NoOverflowGuard, &["r6_overflow_guard"]),
     (
         Variant::FreezeStoresZero,
@@ -33,6 +37,7 @@ const CAUGHT_BY: [(Variant, &[&str]); 13] = [
         ],
     ),
     (Variant::UnfreezeAdds, &["r4_try_get_vs_unfreeze"]),
+    (Variant::IncOwnerlessAdds, &["r10_inc_ownerless"]),
     (Variant::AcquireTryGet, &["try_get_is_fully_ordered"]),
     (
         Variant::RelaxedTryGet,
@@ -136,6 +141,11 @@ fn freeze_stores_zero_is_caught() {
 #[test]
 fn unfreeze_adds_is_caught() {
     check(Variant::UnfreezeAdds);
+}
+
+#[test]
+fn inc_ownerless_adds_is_caught() {
+    check(Variant::IncOwnerlessAdds);
 }
 
 #[test]
