@@ -35,6 +35,8 @@ pub(crate) fn test_variant() -> Variant {
     // SAFETY: `page_ref_test_variant` is an `int` of the core kernel, valid
     // for as long as the kernel runs, and only read and written with
     // `READ_ONCE()` and `WRITE_ONCE()`, which a relaxed atomic access is.
+    // (`Atomic::load` calls the C helper `atomic_read()`: one more call on
+    // every refcount operation of the whole kernel, for a plain load.)
     let v = unsafe { Atomic::from_ptr(&raw mut bindings::page_ref_test_variant) }.load(Relaxed);
     // The C enum and `Variant::ALL` list the variants in the same order.
     Variant::ALL

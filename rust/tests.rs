@@ -107,7 +107,14 @@ mod page_ref_rust {
     }
 
     /// Whether `got` is `want`; names the step when it is not.
-    fn expect(what: &str, imp: Impl, start: u32, op: Op, got: (i32, u32), want: (i32, u32)) -> bool {
+    fn expect(
+        what: &str,
+        imp: Impl,
+        start: u32,
+        op: Op,
+        got: (i32, u32),
+        want: (i32, u32),
+    ) -> bool {
         if got != want {
             pr_err!(
                 "{what}: {imp:?} {op:?} from {start:#x}: got (result {}, raw {:#x}), want (result {}, raw {:#x})\n",
@@ -404,7 +411,7 @@ mod page_ref_rust_kernel {
     use kernel::prelude::*;
 
     /// The calls into Rust so far, summed over the possible CPUs.
-    fn calls() -> u64 {
+    fn calls() -> usize {
         // SAFETY: reads per-CPU counters of the core kernel; a torn sum is
         // only a number printed and compared with a bound.
         unsafe { kernel::bindings::page_ref_extern_calls_sum() }
