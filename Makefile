@@ -15,9 +15,10 @@ obj-$(CONFIG_PAGE_REF_KUNIT_TEST) += kunit/page_ref_kunit.o kunit/page_ref_bench
 obj-$(CONFIG_PAGE_REF_TORTURE) += harness/page_ref_torture.o
 
 # The C operations as never-inlined functions, once per variant, for the
-# machine-code check (scripts/disasm-check): built, never linked.
-always-$(CONFIG_PAGE_REF_TEST_VARIANTS) += kunit/page_ref_c_correct.o \
-	kunit/page_ref_c_relaxed_claim.o
+# machine-code check (scripts/disasm-check); the correct ones are linked in
+# for the benchmark too, the broken ones are built and never linked.
+obj-$(CONFIG_PAGE_REF_TEST_VARIANTS) += kunit/page_ref_c_correct.o
+always-$(CONFIG_PAGE_REF_TEST_VARIANTS) += kunit/page_ref_c_relaxed_claim.o
 
 else
 

@@ -16,6 +16,10 @@
  * Where the Rust module is built in, the Rust instances are also called
  * directly (between the two Rust measurements): the algorithm's own cost,
  * without the kernel's dispatch and the whole-kernel switch's call counter.
+ * With the test variants, the C operations are called out of line too
+ * (kunit/page_ref_c_correct.c): the cost of the calls alone, which the Rust
+ * code pays on top of the C code's, since the kernel's C atomics it uses
+ * are functions (rust/helpers/atomic.c) unless CONFIG_RUST_INLINE_HELPERS.
  *
  * Each thread times its own loop of get+put pairs; a measurement's figure is
  * the mean over threads of ns per pair; the printed figure is the median
@@ -65,9 +69,17 @@ MODULE_PARM_DESC(runs, "runs, each measuring C, Rust, Rust, C (0: none, up to 10
 #else
 #define HAVE_DIRECT 0
 #endif
+#define HAVE_C_CALLS (HAVE_DIRECT && IS_ENABLED(CONFIG_PAGE_REF_TEST_VARIANTS))
+
+/* What a thread's loop calls. */
+enum bench_mode {
+	THROUGH_KERNEL,		/* page_ref_add_unless_zero(), page_ref_dec_and_test() */
+	RUST_DIRECT,		/* the Rust instances */
+	C_CALLS,		/* the C operations, out of line */
+};
 
 struct bench_thread {
-	bool direct;
+	enum bench_mode mode;
 	struct page *page;
 	struct completion *start;
 	atomic_t *ready;
@@ -84,20 +96,29 @@ static int bench_fn(void *arg)
 	atomic_inc(t->ready);
 	wait_for_completion(t->start);
 	t0 = ktime_get_ns();
+	switch (t->mode) {
+	case THROUGH_KERNEL:
+		for (i = 0; i < ops; i++) {
+			if (likely(page_ref_add_unless_zero(t->page, 1)))
+				page_ref_dec_and_test(t->page);
+		}
+		break;
+	case RUST_DIRECT:
 #if HAVE_DIRECT
-	if (t->direct) {
 		for (i = 0; i < ops; i++) {
 			if (likely(page_ref_rust_frozen_correct_add_unless_zero(t->page, 1)))
 				page_ref_rust_frozen_correct_sub_and_test(t->page, 1);
 		}
-		t->ns = ktime_get_ns() - t0;
-		complete(&t->done);
-		return 0;
-	}
 #endif
-	for (i = 0; i < ops; i++) {
-		if (likely(page_ref_add_unless_zero(t->page, 1)))
-			page_ref_dec_and_test(t->page);
+		break;
+	case C_CALLS:
+#if HAVE_C_CALLS
+		for (i = 0; i < ops; i++) {
+			if (likely(page_ref_c_correct_add_unless_zero(t->page, 1)))
+				page_ref_c_correct_sub_and_test(t->page, 1);
+		}
+#endif
+		break;
 	}
 	t->ns = ktime_get_ns() - t0;
 	complete(&t->done);
@@ -105,7 +126,7 @@ static int bench_fn(void *arg)
 }
 
 /* Mean ns per pair over @n threads, each on pages[i] (or pages[0]). */
-static u64 measure(struct page **pages, bool shared, unsigned int n, bool direct)
+static u64 measure(struct page **pages, bool shared, unsigned int n, enum bench_mode mode)
 {
 	DECLARE_COMPLETION_ONSTACK(start);
 	struct bench_thread *t;
@@ -122,7 +143,7 @@ static u64 measure(struct page **pages, bool shared, unsigned int n, bool direct
 
 		if (i == n)
 			break;
-		t[i].direct = direct;
+		t[i].mode = mode;
 		t[i].page = pages[shared ? 0 : i];
 		t[i].start = &start;
 		t[i].ready = &ready;
@@ -173,7 +194,7 @@ static u64 median(u64 *v, unsigned int n)
 }
 
 static void report(const char *mode, unsigned int n, u64 *c, u64 *rust, u64 *ratio,
-		   u64 *direct, u64 *dratio, bool have_rust)
+		   u64 *direct, u64 *dratio, u64 *calls, u64 *cratio, bool have_rust)
 {
 	u64 mc = median(c, runs), mr, mq, md, mdq;
 
@@ -192,6 +213,12 @@ static void report(const char *mode, unsigned int n, u64 *c, u64 *rust, u64 *rat
 	mdq = median(dratio, runs);
 	pr_info("%s, %u thread(s): rust called directly %llu.%02llu ns per get+put; direct/c %llu.%02llu\n",
 		mode, n, md / 100, md % 100, mdq / 100, mdq % 100);
+	if (!HAVE_C_CALLS)
+		return;
+	md = median(calls, runs);
+	mdq = median(cratio, runs);
+	pr_info("%s, %u thread(s): c called out of line %llu.%02llu ns per get+put; calls/c %llu.%02llu\n",
+		mode, n, md / 100, md % 100, mdq / 100, mdq % 100);
 }
 
 static int __init page_ref_bench_init(void)
@@ -200,6 +227,7 @@ static int __init page_ref_bench_init(void)
 	unsigned int n = num_online_cpus(), i, r, m;
 	static u64 c[2][MAX_RUNS], rust[2][MAX_RUNS], ratio[2][MAX_RUNS];
 	static u64 direct[2][MAX_RUNS], dratio[2][MAX_RUNS];
+	static u64 calls[2][MAX_RUNS], cratio[2][MAX_RUNS];
 	struct page **pages;
 	bool was_rust = true;
 
@@ -233,23 +261,29 @@ static int __init page_ref_bench_init(void)
 			unsigned int threads = m ? n : 1;
 
 			set_rust(false);
-			c[m][r] = measure(pages, m, threads, false);
+			c[m][r] = measure(pages, m, threads, THROUGH_KERNEL);
 			if (have_rust) {
 				set_rust(true);
-				rust[m][r] = measure(pages, m, threads, false);
+				rust[m][r] = measure(pages, m, threads, THROUGH_KERNEL);
 				if (HAVE_DIRECT)
-					direct[m][r] = measure(pages, m, threads, true);
-				rust[m][r] = (rust[m][r] + measure(pages, m, threads, false)) / 2;
+					direct[m][r] = measure(pages, m, threads, RUST_DIRECT);
+				rust[m][r] = (rust[m][r] +
+					      measure(pages, m, threads, THROUGH_KERNEL)) / 2;
 				set_rust(false);
-				c[m][r] = (c[m][r] + measure(pages, m, threads, false)) / 2;
+				if (HAVE_C_CALLS)
+					calls[m][r] = measure(pages, m, threads, C_CALLS);
+				c[m][r] = (c[m][r] + measure(pages, m, threads, THROUGH_KERNEL)) / 2;
 				ratio[m][r] = c[m][r] ? div_u64(rust[m][r] * 100, c[m][r]) : 0;
 				dratio[m][r] = c[m][r] ? div_u64(direct[m][r] * 100, c[m][r]) : 0;
+				cratio[m][r] = c[m][r] ? div_u64(calls[m][r] * 100, c[m][r]) : 0;
 			}
 		}
 	}
 	set_rust(was_rust);
-	report("uncontended", 1, c[0], rust[0], ratio[0], direct[0], dratio[0], have_rust);
-	report("contended", n, c[1], rust[1], ratio[1], direct[1], dratio[1], have_rust);
+	report("uncontended", 1, c[0], rust[0], ratio[0], direct[0], dratio[0],
+	       calls[0], cratio[0], have_rust);
+	report("contended", n, c[1], rust[1], ratio[1], direct[1], dratio[1],
+	       calls[1], cratio[1], have_rust);
 out:
 	for (i = 0; i < n; i++)
 		if (pages[i])

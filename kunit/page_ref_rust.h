@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * C prototypes of the Rust module's never-inlined instances of the correct
- * frozen-bit algorithm (rust/rust_impl.rs), for built-in C callers.
+ * frozen-bit algorithm (rust/rust_impl.rs), and of the C operations' own
+ * instances, for the benchmark.
  */
 #ifndef _PAGEREF_PAGE_REF_RUST_H
 #define _PAGEREF_PAGE_REF_RUST_H
@@ -10,5 +11,9 @@
 
 bool page_ref_rust_frozen_correct_add_unless_zero(struct page *page, int nr);
 bool page_ref_rust_frozen_correct_sub_and_test(struct page *page, int nr);
+
+/* The C operations out of line (page_ref_c_correct.c), for comparison. */
+bool page_ref_c_correct_add_unless_zero(struct page *page, int nr);
+bool page_ref_c_correct_sub_and_test(struct page *page, int nr);
 
 #endif

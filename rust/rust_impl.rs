@@ -8,18 +8,20 @@
 //! the broken variant a test chose (`page_ref_test_variant`), which the C
 //! code reads too.
 //!
-//! Each operation of the correct algorithm is also a `#[no_mangle]` function
-//! that is never inlined, `page_ref_rust_<scheme>_<variant>_<op>`, and the
-//! correct one is what runs: `scripts/disasm-check` finds them in the object
-//! and checks their instructions. Those of the variants that weaken an
-//! ordering are there for the same check to show that it fails on them.
+//! Each operation of each scheme and variant is also a `#[no_mangle]`
+//! function that is never inlined, `page_ref_rust_<scheme>_<variant>_<op>`:
+//! `scripts/disasm-check` finds them in the object and checks which of the
+//! kernel's atomics each calls, and the benchmark calls the correct ones
+//! directly. Those of the variants that weaken an ordering are there for the
+//! check to show that it fails on them. The operations the kernel runs are
+//! the same generic code (`PageRefOps` over `PageWord`, one instantiation),
+//! inlined into the entry points: an instance call would be one more
+//! out-of-line call on every refcount operation.
 
 use crate::algo::{PageRefOps, Variant};
 use crate::page_word::PageWord;
 use core::ffi::c_int;
 use kernel::bindings;
-#[cfg(CONFIG_PAGE_REF_TEST_VARIANTS)]
-use kernel::sync::atomic::{Atomic, Relaxed};
 
 /// The correct algorithm of this kernel's configuration.
 pub(crate) const CORRECT: PageRefOps = if cfg!(CONFIG_PAGE_REF_FROZEN_BIT) {
@@ -33,11 +35,11 @@ pub(crate) const CORRECT: PageRefOps = if cfg!(CONFIG_PAGE_REF_FROZEN_BIT) {
 #[cfg(CONFIG_PAGE_REF_TEST_VARIANTS)]
 pub(crate) fn test_variant() -> Variant {
     // SAFETY: `page_ref_test_variant` is an `int` of the core kernel, valid
-    // for as long as the kernel runs, and only read and written with
-    // `READ_ONCE()` and `WRITE_ONCE()`, which a relaxed atomic access is.
-    // (`Atomic::load` calls the C helper `atomic_read()`: one more call on
-    // every refcount operation of the whole kernel, for a plain load.)
-    let v = unsafe { Atomic::from_ptr(&raw mut bindings::page_ref_test_variant) }.load(Relaxed);
+    // for as long as the kernel runs, written with `WRITE_ONCE()` and read
+    // with `READ_ONCE()`, which a volatile read is. Not through `Atomic`: its
+    // load calls the C helper `atomic_read()`, one more call on every
+    // refcount operation of the whole kernel for a plain load.
+    let v = unsafe { core::ptr::read_volatile(&raw const bindings::page_ref_test_variant) };
     // The C enum and `Variant::ALL` list the variants in the same order.
     Variant::ALL
         .get(v as usize)
@@ -69,7 +71,8 @@ macro_rules! instances {
                 ///
                 /// # Safety
                 ///
-                /// `page` points to a `struct page` of the memory map.
+                /// As [`add_unless_zero`]: a `struct page` of the memory map
+                /// that is not a tail page.
                 #[no_mangle]
                 #[inline(never)]
                 unsafe extern "C" fn [<page_ref_rust_ $name _add_unless_zero>](
@@ -145,36 +148,19 @@ instances! {
     frozen_relaxed_unfreeze => PageRefOps::frozen_bit(Variant::RelaxedUnfreeze);
 }
 
-/// The correct instances of this configuration's scheme.
-#[cfg(CONFIG_PAGE_REF_FROZEN_BIT)]
-mod correct {
-    pub(super) use super::{
-        page_ref_rust_frozen_correct_add_unless_zero as add_unless_zero,
-        page_ref_rust_frozen_correct_freeze as freeze,
-        page_ref_rust_frozen_correct_sub_and_test as sub_and_test,
-        page_ref_rust_frozen_correct_unfreeze as unfreeze,
-    };
-}
-
-#[cfg(not(CONFIG_PAGE_REF_FROZEN_BIT))]
-mod correct {
-    pub(super) use super::{
-        page_ref_rust_classic_add_unless_zero as add_unless_zero,
-        page_ref_rust_classic_freeze as freeze, page_ref_rust_classic_sub_and_test as sub_and_test,
-        page_ref_rust_classic_unfreeze as unfreeze,
-    };
-}
-
 /// `page_ref_add_unless_zero(page, nr)`: the atomic part, without the tail
 /// page check and the tracepoint that the C wrapper adds.
 ///
 /// # Safety
 ///
-/// `page` points to a `struct page` of the memory map.
+/// `page` points to a `struct page` of the memory map that is not a tail
+/// page of a compound page: the add writes to it, and with HugeTLB vmemmap
+/// optimisation tail struct pages are read-only (the C wrapper checks
+/// `PageTail()` before it calls this).
 pub(crate) unsafe fn add_unless_zero(page: *mut bindings::page, nr: c_int) -> bool {
     match test_variant() {
         // SAFETY: the caller's promise.
-        Variant::Correct => unsafe { correct::add_unless_zero(page, nr) },
+        Variant::Correct => CORRECT.try_get(&unsafe { PageWord::of(page) }, nr as u32),
         // SAFETY: the caller's promise.
         v => PageRefOps::frozen_bit(v).try_get(&unsafe { PageWord::of(page) }, nr as u32),
     }
@@ -190,7 +176,7 @@ pub(crate) unsafe fn add_unless_zero(page: *mut bindings::page, nr: c_int) -> bo
 pub(crate) unsafe fn sub_and_test(page: *mut bindings::page, nr: c_int) -> bool {
     match test_variant() {
         // SAFETY: the caller's promise.
-        Variant::Correct => unsafe { correct::sub_and_test(page, nr) },
+        Variant::Correct => CORRECT.sub_and_test(&unsafe { PageWord::of(page) }, nr as u32),
         // SAFETY: the caller's promise.
         v => PageRefOps::frozen_bit(v).sub_and_test(&unsafe { PageWord::of(page) }, nr as u32),
     }
@@ -205,7 +191,7 @@ pub(crate) unsafe fn sub_and_test(page: *mut bindings::page, nr: c_int) -> bool 
 pub(crate) unsafe fn freeze(page: *mut bindings::page, count: c_int) -> bool {
     match test_variant() {
         // SAFETY: the caller's promise.
-        Variant::Correct => unsafe { correct::freeze(page, count) },
+        Variant::Correct => CORRECT.freeze(&unsafe { PageWord::of(page) }, count as u32),
         // SAFETY: the caller's promise.
         v => PageRefOps::frozen_bit(v).freeze(&unsafe { PageWord::of(page) }, count as u32),
     }
@@ -219,7 +205,7 @@ pub(crate) unsafe fn freeze(page: *mut bindings::page, count: c_int) -> bool {
 pub(crate) unsafe fn unfreeze(page: *mut bindings::page, count: c_int) {
     match test_variant() {
         // SAFETY: the caller's promise.
-        Variant::Correct => unsafe { correct::unfreeze(page, count) },
+        Variant::Correct => CORRECT.unfreeze(&unsafe { PageWord::of(page) }, count as u32),
         // SAFETY: the caller's promise.
         v => PageRefOps::frozen_bit(v).unfreeze(&unsafe { PageWord::of(page) }, count as u32),
     }

@@ -14,6 +14,8 @@
  * line, whatever it is doing then: the test of a module's exit mid-run.
  */
 
+#include "guest-console.h"
+
 #ifndef __NR_finit_module
 #error "the UAPI headers have no finit_module"
 #endif
@@ -24,19 +26,19 @@ static int load_module(const char *file, const char *params)
 {
 	int fd, ret;
 
-	printf("pageref-init: load %s %s\n", file, params);
+	say("pageref-init: load %s %s\n", file, params);
 	fd = open(file, O_RDONLY, 0);
 	if (fd < 0) {
-		printf("pageref-init: %s: error %d (open)\n", file, errno);
+		say("pageref-init: %s: error %d (open)\n", file, errno);
 		return -1;
 	}
-	ret = my_syscall3(__NR_finit_module, fd, params, 0);
+	ret = _syscall(__NR_finit_module, fd, params, 0);
 	close(fd);
 	if (ret < 0) {
-		printf("pageref-init: %s: error %d\n", file, -ret);
+		say("pageref-init: %s: error %d\n", file, -ret);
 		return -1;
 	}
-	printf("pageref-init: %s: loaded\n", file);
+	say("pageref-init: %s: loaded\n", file);
 	return 0;
 }
 
@@ -45,14 +47,14 @@ static int unload_module(const char *name, const char *seconds)
 	int ret;
 
 	sleep(atoi(seconds));
-	printf("pageref-init: unload %s\n", name);
+	say("pageref-init: unload %s\n", name);
 	/* O_NONBLOCK: fail rather than wait if someone holds the module. */
-	ret = my_syscall2(__NR_delete_module, name, O_NONBLOCK);
+	ret = _syscall(__NR_delete_module, name, O_NONBLOCK);
 	if (ret < 0) {
-		printf("pageref-init: unload %s: error %d\n", name, -ret);
+		say("pageref-init: unload %s: error %d\n", name, -ret);
 		return -1;
 	}
-	printf("pageref-init: %s: unloaded\n", name);
+	say("pageref-init: %s: unloaded\n", name);
 	return 0;
 }
 
@@ -84,7 +86,7 @@ int main(void)
 		else
 			failed += load_module(line, params) != 0;
 	}
-	printf("pageref-init: done, %d load(s) or unload(s) failed\n", failed);
+	say("pageref-init: done, %d load(s) or unload(s) failed\n", failed);
 	reboot(LINUX_REBOOT_CMD_RESTART);
 	return 0;
 }

@@ -20,6 +20,7 @@
  */
 
 #include "stress.h"
+#include "../guest-console.h"
 
 #define MAX_ARGS 16
 
@@ -53,17 +54,17 @@ static void prepare(void)
 	if (mount("proc", "/proc", "proc", 0, NULL) ||
 	    mount("sysfs", "/sys", "sysfs", 0, NULL) ||
 	    mount("tmpfs", "/tmp", "tmpfs", 0, NULL))
-		printf("pageref-stress: setup: mount failed: errno %d\n", errno);
+		say("pageref-stress: setup: mount failed: errno %d\n", errno);
 	/* split_huge_page_test and thp-churn split through debugfs. */
 	if (mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL))
-		printf("pageref-stress: setup: no debugfs: errno %d\n", errno);
+		say("pageref-stress: setup: no debugfs: errno %d\n", errno);
 	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
 		ret = write_str(knobs[i][0], knobs[i][1]);
 		if (ret)
-			printf("pageref-stress: setup: %s = %s: errno %d\n",
+			say("pageref-stress: setup: %s = %s: errno %d\n",
 			       knobs[i][0], knobs[i][1], -ret);
 		else
-			printf("pageref-stress: setup: %s = %s\n",
+			say("pageref-stress: setup: %s = %s\n",
 			       knobs[i][0], knobs[i][1]);
 	}
 }
@@ -121,12 +122,12 @@ static int run_program(char *name, int limit, char **argv)
 	if (pid == 0) {
 		setpgid(0, 0);
 		execve(argv[0], argv, envp);
-		printf("pageref-stress: %s: cannot run %s: errno %d\n", name,
+		say("pageref-stress: %s: cannot run %s: errno %d\n", name,
 		       argv[0], errno);
 		exit(127);
 	}
 	if (pid < 0) {
-		printf("pageref-stress: %s: FAIL (fork: errno %d, 0.0 s)\n",
+		say("pageref-stress: %s: FAIL (fork: errno %d, 0.0 s)\n",
 		       name, errno);
 		return -1;
 	}
@@ -187,7 +188,7 @@ int main(void)
 			continue;
 		argc = split_words(line, argv, MAX_ARGS + 2);
 		if (argc < 3 || atoi(argv[1]) < 1 || strlen(argv[0]) > 64) {
-			printf("pageref-stress: bad line in /stress.list: %s\n",
+			say("pageref-stress: bad line in /stress.list: %s\n",
 			       line);
 			failed++;
 			continue;
@@ -198,9 +199,9 @@ int main(void)
 			ok++;
 	}
 	for (i = 0; i < ARRAY_SIZE(counters); i++)
-		printf("pageref-stress: vmstat: %s %ld\n", counters[i],
+		say("pageref-stress: vmstat: %s %ld\n", counters[i],
 		       (long)read_vmstat(counters[i]));
-	printf("pageref-stress: done: %d ok, %d failed\n", ok, failed);
+	say("pageref-stress: done: %d ok, %d failed\n", ok, failed);
 	reboot(LINUX_REBOOT_CMD_RESTART);
 	return 0;
 }

@@ -5,8 +5,8 @@
  * The programs are built against the kernel's nolibc, like the guest's
  * /init, so that one source serves x86_64 and arm64 with no cross libc.
  * nolibc lacks some of the system calls they need (madvise, pread,
- * fallocate, ...): they are wrapped here with my_syscallN(), which returns
- * -errno instead of setting errno. nolibc has no threads either: the
+ * fallocate, ...): they are wrapped here with nolibc's _syscall(), which
+ * returns -errno instead of setting errno. nolibc has no threads either: the
  * programs fork workers that share MAP_SHARED memory, and the counters
  * they share are updated with the compiler's atomics.
  */
@@ -38,46 +38,46 @@ static long long stress_deadline;
 
 static inline long sys_madvise(void *addr, size_t len, int advice)
 {
-	return my_syscall3(__NR_madvise, addr, len, advice);
+	return _syscall(__NR_madvise, addr, len, advice);
 }
 
 static inline long sys_mprotect(void *addr, size_t len, int prot)
 {
-	return my_syscall3(__NR_mprotect, addr, len, prot);
+	return _syscall(__NR_mprotect, addr, len, prot);
 }
 
 static inline long sys_pread(int fd, void *buf, size_t len, off_t off)
 {
-	return my_syscall4(__NR_pread64, fd, buf, len, off);
+	return _syscall(__NR_pread64, fd, buf, len, off);
 }
 
 static inline long sys_pwrite(int fd, const void *buf, size_t len,
 			      off_t off)
 {
-	return my_syscall4(__NR_pwrite64, fd, buf, len, off);
+	return _syscall(__NR_pwrite64, fd, buf, len, off);
 }
 
 static inline long sys_ftruncate(int fd, off_t len)
 {
-	return my_syscall2(__NR_ftruncate, fd, len);
+	return _syscall(__NR_ftruncate, fd, len);
 }
 
 static inline long sys_fallocate(int fd, int mode, off_t off, off_t len)
 {
-	return my_syscall4(__NR_fallocate, fd, mode, off, len);
+	return _syscall(__NR_fallocate, fd, mode, off, len);
 }
 
 static inline long sys_vmsplice(int fd, const struct iovec *iov,
 				unsigned long n, unsigned int flags)
 {
-	return my_syscall4(__NR_vmsplice, fd, iov, n, flags);
+	return _syscall(__NR_vmsplice, fd, iov, n, flags);
 }
 
 static inline long long now_ms(void)
 {
 	struct timespec ts;
 
-	my_syscall2(__NR_clock_gettime, CLOCK_MONOTONIC, &ts);
+	_syscall(__NR_clock_gettime, CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
