@@ -1870,7 +1870,7 @@ static int prt_run_scenario(const struct prt_cfg *cfg, enum prt_scenario sc,
 	struct prt_saved saved;
 	struct prt_run *run;
 
-	run = kzalloc(sizeof(*run), GFP_KERNEL);
+	run = kzalloc_obj(*run, GFP_KERNEL);
 	if (!run)
 		return -ENOMEM;
 	run->cfg = cfg;

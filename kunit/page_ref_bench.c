@@ -272,7 +272,8 @@ static int __init page_ref_bench_init(void)
 				set_rust(false);
 				if (HAVE_C_CALLS)
 					calls[m][r] = measure(pages, m, threads, C_CALLS);
-				c[m][r] = (c[m][r] + measure(pages, m, threads, THROUGH_KERNEL)) / 2;
+				c[m][r] = (c[m][r] +
+					   measure(pages, m, threads, THROUGH_KERNEL)) / 2;
 				ratio[m][r] = c[m][r] ? div_u64(rust[m][r] * 100, c[m][r]) : 0;
 				dratio[m][r] = c[m][r] ? div_u64(direct[m][r] * 100, c[m][r]) : 0;
 				cratio[m][r] = c[m][r] ? div_u64(calls[m][r] * 100, c[m][r]) : 0;

@@ -88,9 +88,9 @@ mod page_ref_rust {
     fn run(page: &TestPage, imp: Impl, op: Op) -> i32 {
         match op {
             Op::Count => page.count(imp),
-            Op::TryGet(nr) => page.try_get(imp, nr) as i32,
-            Op::Put(nr) => page.sub_and_test(imp, nr) as i32,
-            Op::Freeze(n) => page.freeze(imp, n) as i32,
+            Op::TryGet(nr) => i32::from(page.try_get(imp, nr)),
+            Op::Put(nr) => i32::from(page.sub_and_test(imp, nr)),
+            Op::Freeze(n) => i32::from(page.freeze(imp, n)),
             Op::Unfreeze(n) => {
                 page.unfreeze(imp, n);
                 0
@@ -204,7 +204,14 @@ mod page_ref_rust {
                 page.set_raw(start);
                 let got = run(&page, imp, op);
                 let want = (result, after);
-                wrong += !expect("state table", imp, start, op, (got, page.raw()), want) as u32;
+                wrong += u32::from(!expect(
+                    "state table",
+                    imp,
+                    start,
+                    op,
+                    (got, page.raw()),
+                    want,
+                ));
             }
         }
         assert_eq!(wrong, 0);
@@ -307,10 +314,10 @@ mod page_ref_rust {
         let ops: PageRefOps = CORRECT;
         let start = page.raw();
         let (op, want) = match s {
-            Step::Get => (Op::TryGet(1), ops.try_get(model, 1) as i32),
+            Step::Get => (Op::TryGet(1), i32::from(ops.try_get(model, 1))),
             Step::PutIfGot if party.got == 0 => return (true, false),
-            Step::PutIfGot | Step::Put => (Op::Put(1), ops.sub_and_test(model, 1) as i32),
-            Step::Freeze => (Op::Freeze(1), ops.freeze(model, 1) as i32),
+            Step::PutIfGot | Step::Put => (Op::Put(1), i32::from(ops.sub_and_test(model, 1))),
+            Step::Freeze => (Op::Freeze(1), i32::from(ops.freeze(model, 1))),
             Step::UnfreezeIfFrozen if !party.froze => return (true, false),
             Step::UnfreezeIfFrozen => {
                 ops.unfreeze(model, 1);
@@ -380,8 +387,8 @@ mod page_ref_rust {
                             next_b += 1;
                             step(&page, ib, &model, &mut pb, b[next_b - 1])
                         };
-                        wrong += !same as u32;
-                        frees += freed as u32;
+                        wrong += u32::from(!same);
+                        frees += u32::from(freed);
                     }
                     // Each getter that got put its reference, the owner put its
                     // own: one free, and the page ends free (with the frozen bit,

@@ -9,7 +9,8 @@
 #ifndef PAGEREF_GUEST_CONSOLE_H
 #define PAGEREF_GUEST_CONSOLE_H
 
-static __attribute__((format(printf, 1, 2))) void say(const char *fmt, ...)
+/* Not __printf(): that is the kernel's, and nolibc has none. */
+static void say(const char *fmt, ...)
 {
 	char line[512];
 	va_list args;

@@ -62,10 +62,10 @@ static void prepare(void)
 		ret = write_str(knobs[i][0], knobs[i][1]);
 		if (ret)
 			say("pageref-stress: setup: %s = %s: errno %d\n",
-			       knobs[i][0], knobs[i][1], -ret);
+			    knobs[i][0], knobs[i][1], -ret);
 		else
 			say("pageref-stress: setup: %s = %s\n",
-			       knobs[i][0], knobs[i][1]);
+			    knobs[i][0], knobs[i][1]);
 	}
 }
 
@@ -123,12 +123,12 @@ static int run_program(char *name, int limit, char **argv)
 		setpgid(0, 0);
 		execve(argv[0], argv, envp);
 		say("pageref-stress: %s: cannot run %s: errno %d\n", name,
-		       argv[0], errno);
+		    argv[0], errno);
 		exit(127);
 	}
 	if (pid < 0) {
 		say("pageref-stress: %s: FAIL (fork: errno %d, 0.0 s)\n",
-		       name, errno);
+		    name, errno);
 		return -1;
 	}
 	for (;;) {
@@ -189,7 +189,7 @@ int main(void)
 		argc = split_words(line, argv, MAX_ARGS + 2);
 		if (argc < 3 || atoi(argv[1]) < 1 || strlen(argv[0]) > 64) {
 			say("pageref-stress: bad line in /stress.list: %s\n",
-			       line);
+			    line);
 			failed++;
 			continue;
 		}
@@ -200,7 +200,7 @@ int main(void)
 	}
 	for (i = 0; i < ARRAY_SIZE(counters); i++)
 		say("pageref-stress: vmstat: %s %ld\n", counters[i],
-		       (long)read_vmstat(counters[i]));
+		    (long)read_vmstat(counters[i]));
 	say("pageref-stress: done: %d ok, %d failed\n", ok, failed);
 	reboot(LINUX_REBOOT_CMD_RESTART);
 	return 0;
