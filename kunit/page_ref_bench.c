@@ -76,7 +76,14 @@ enum bench_mode {
 	THROUGH_KERNEL,		/* page_ref_add_unless_zero(), page_ref_dec_and_test() */
 	RUST_DIRECT,		/* the Rust instances */
 	C_CALLS,		/* the C operations, out of line */
+	HELPER_CALLS,		/* the kernel's atomic helpers for Rust, from C */
 };
+
+#if HAVE_C_CALLS
+/* rust/helpers/atomic.c: what the Rust code's Atomic<i32> calls. */
+int rust_helper_atomic_fetch_add(int i, atomic_t *v);
+int rust_helper_atomic_fetch_sub(int i, atomic_t *v);
+#endif
 
 struct bench_thread {
 	enum bench_mode mode;
@@ -116,6 +123,15 @@ static int bench_fn(void *arg)
 		for (i = 0; i < ops; i++) {
 			if (likely(page_ref_c_correct_add_unless_zero(t->page, 1)))
 				page_ref_c_correct_sub_and_test(t->page, 1);
+		}
+#endif
+		break;
+	case HELPER_CALLS:
+#if HAVE_C_CALLS
+		/* The get's add and the put's decrement alone, as Rust calls them. */
+		for (i = 0; i < ops; i++) {
+			if (likely(rust_helper_atomic_fetch_add(1, &t->page->_refcount) >= 0))
+				rust_helper_atomic_fetch_sub(1, &t->page->_refcount);
 		}
 #endif
 		break;
@@ -194,7 +210,8 @@ static u64 median(u64 *v, unsigned int n)
 }
 
 static void report(const char *mode, unsigned int n, u64 *c, u64 *rust, u64 *ratio,
-		   u64 *direct, u64 *dratio, u64 *calls, u64 *cratio, bool have_rust)
+		   u64 *direct, u64 *dratio, u64 *calls, u64 *cratio, u64 *helpers,
+		   bool have_rust)
 {
 	u64 mc = median(c, runs), mr, mq, md, mdq;
 
@@ -219,6 +236,9 @@ static void report(const char *mode, unsigned int n, u64 *c, u64 *rust, u64 *rat
 	mdq = median(cratio, runs);
 	pr_info("%s, %u thread(s): c called out of line %llu.%02llu ns per get+put; calls/c %llu.%02llu\n",
 		mode, n, md / 100, md % 100, mdq / 100, mdq % 100);
+	md = median(helpers, runs);
+	pr_info("%s, %u thread(s): the two atomic helpers alone %llu.%02llu ns per get+put\n",
+		mode, n, md / 100, md % 100);
 }
 
 static int __init page_ref_bench_init(void)
@@ -227,7 +247,7 @@ static int __init page_ref_bench_init(void)
 	unsigned int n = num_online_cpus(), i, r, m;
 	static u64 c[2][MAX_RUNS], rust[2][MAX_RUNS], ratio[2][MAX_RUNS];
 	static u64 direct[2][MAX_RUNS], dratio[2][MAX_RUNS];
-	static u64 calls[2][MAX_RUNS], cratio[2][MAX_RUNS];
+	static u64 calls[2][MAX_RUNS], cratio[2][MAX_RUNS], helpers[2][MAX_RUNS];
 	struct page **pages;
 	bool was_rust = true;
 
@@ -270,8 +290,10 @@ static int __init page_ref_bench_init(void)
 				rust[m][r] = (rust[m][r] +
 					      measure(pages, m, threads, THROUGH_KERNEL)) / 2;
 				set_rust(false);
-				if (HAVE_C_CALLS)
+				if (HAVE_C_CALLS) {
 					calls[m][r] = measure(pages, m, threads, C_CALLS);
+					helpers[m][r] = measure(pages, m, threads, HELPER_CALLS);
+				}
 				c[m][r] = (c[m][r] +
 					   measure(pages, m, threads, THROUGH_KERNEL)) / 2;
 				ratio[m][r] = c[m][r] ? div_u64(rust[m][r] * 100, c[m][r]) : 0;
@@ -282,9 +304,9 @@ static int __init page_ref_bench_init(void)
 	}
 	set_rust(was_rust);
 	report("uncontended", 1, c[0], rust[0], ratio[0], direct[0], dratio[0],
-	       calls[0], cratio[0], have_rust);
+	       calls[0], cratio[0], helpers[0], have_rust);
 	report("contended", n, c[1], rust[1], ratio[1], direct[1], dratio[1],
-	       calls[1], cratio[1], have_rust);
+	       calls[1], cratio[1], helpers[1], have_rust);
 out:
 	for (i = 0; i < n; i++)
 		if (pages[i])
