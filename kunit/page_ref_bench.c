@@ -79,12 +79,6 @@ enum bench_mode {
 	HELPER_CALLS,		/* the kernel's atomic helpers for Rust, from C */
 };
 
-#if HAVE_C_CALLS
-/* rust/helpers/atomic.c: what the Rust code's Atomic<i32> calls. */
-int rust_helper_atomic_fetch_add(int i, atomic_t *v);
-int rust_helper_atomic_fetch_sub(int i, atomic_t *v);
-#endif
-
 struct bench_thread {
 	enum bench_mode mode;
 	struct page *page;

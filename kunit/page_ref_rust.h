@@ -16,4 +16,8 @@ bool page_ref_rust_frozen_correct_sub_and_test(struct page *page, int nr);
 bool page_ref_c_correct_add_unless_zero(struct page *page, int nr);
 bool page_ref_c_correct_sub_and_test(struct page *page, int nr);
 
+/* rust/helpers/atomic.c: what the Rust code's Atomic<i32> calls. */
+int rust_helper_atomic_fetch_add(int i, atomic_t *v);
+int rust_helper_atomic_fetch_sub(int i, atomic_t *v);
+
 #endif

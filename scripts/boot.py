@@ -63,7 +63,9 @@ def boot(args):
     kernel = os.path.join(args.build, p.kernel_path)
     if not os.path.isfile(kernel):
         sys.exit(f"boot.py: error: no kernel image {kernel} (build first)")
-    append = " ".join(["panic=-1", "oops=panic" if args.panic_on_oops else "",
+    # printk.devkmsg=on: the guest programs' lines go through /dev/kmsg
+    # (scripts/guest-console.h), unlimited.
+    append = " ".join(["panic=-1", "printk.devkmsg=on", "oops=panic" if args.panic_on_oops else "",
                        p.kernel_command_line] + args.append).split()
     cmd = ["qemu-system-" + p.qemu_arch, "-nodefaults", "-no-reboot", "-nographic",
            "-m", str(args.mem), "-smp", str(args.smp), "-accel", "tcg,thread=multi",
@@ -107,7 +109,8 @@ def parse(args):
         lines = f.read().splitlines()
     segments, cur = [], []
     for line in lines:
-        if line.startswith(MARKER):
+        # The init's lines are kernel log records: "[ time] pageref-init: ...".
+        if MARKER in line:
             segments.append(cur)
             cur = []
         cur.append(line)

@@ -463,6 +463,17 @@ pub fn r4_try_get_vs_unfreeze(ops: PageRefOps, threads: usize) -> usize {
 ///
 /// Two and three threads, exhaustive.
 pub fn r5_ownerless_pages(ops: PageRefOps, threads: usize) -> usize {
+    ownerless_vs_walkers(ops, threads, |page| page.alloc(1))
+}
+
+/// A page made ownerless, which its new owner takes with `take` and puts,
+/// while `threads - 1` pfn walkers try a speculative get (and put what they
+/// got): one free, no get while the page is free (R5, R10).
+fn ownerless_vs_walkers(
+    ops: PageRefOps,
+    threads: usize,
+    take: impl Fn(&Page) + Send + Sync + Copy + 'static,
+) -> usize {
     explore(None, move || {
         let page = Page::new(ops, 1);
         page.make_ownerless();
@@ -471,7 +482,7 @@ pub fn r5_ownerless_pages(ops: PageRefOps, threads: usize) -> usize {
                 p.put(1);
             }
         });
-        page.alloc(1);
+        take(&page);
         page.put(1);
         join(walkers);
         page.assert_freed_once();
@@ -489,19 +500,7 @@ pub fn r5_ownerless_pages(ops: PageRefOps, threads: usize) -> usize {
 ///
 /// Two and three threads, exhaustive.
 pub fn r10_inc_ownerless(ops: PageRefOps, threads: usize) -> usize {
-    explore(None, move || {
-        let page = Page::new(ops, 1);
-        page.make_ownerless();
-        let walkers = spawn(&page, threads, |p, _| {
-            if p.get(1) {
-                p.put(1);
-            }
-        });
-        page.inc_ownerless();
-        page.put(1);
-        join(walkers);
-        page.assert_freed_once();
-    })
+    ownerless_vs_walkers(ops, threads, |page| page.inc_ownerless())
 }
 
 /// R6, the overflow guard: every thread tries three times to get `nr`
