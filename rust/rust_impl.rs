@@ -8,8 +8,9 @@
 //! the broken variant a test chose (`page_ref_test_variant`), which the C
 //! code reads too.
 //!
-//! Each operation of each scheme and variant is also a `#[no_mangle]`
-//! function that is never inlined, `page_ref_rust_<scheme>_<variant>_<op>`:
+//! Each operation of the frozen-bit scheme, correct and as each variant, is
+//! also a `#[no_mangle]` function that is never inlined,
+//! `page_ref_rust_frozen_<variant>_<op>`:
 //! `scripts/disasm-check` finds them in the object and checks which of the
 //! kernel's atomics each calls, and the benchmark calls the correct ones
 //! directly. Those of the variants that weaken an ordering are there for the
@@ -136,7 +137,6 @@ macro_rules! instances {
 }
 
 instances! {
-    classic => PageRefOps::classic();
     frozen_correct => PageRefOps::frozen_bit(Variant::Correct);
     frozen_relaxed_claim => PageRefOps::frozen_bit(Variant::RelaxedClaim);
     frozen_acquire_try_get => PageRefOps::frozen_bit(Variant::AcquireTryGet);

@@ -54,6 +54,21 @@ need_cmd() {
 	[ ${#missing[@]} -eq 0 ] || die "missing tool(s): ${missing[*]} (run scripts/setup)"
 }
 
+# series_patches DIR: the patches of DIR/series and then of DIR/test/series
+# (the upstream series and the test-only one on top), one path per line,
+# relative to DIR. A patch a series file names but DIR lacks is an error.
+series_patches() {
+	local sub series p
+	for sub in "" test/; do
+		series="$1/${sub}series"
+		[ -f "$series" ] || continue
+		while read -r p; do
+			[ -f "$1/$sub$p" ] || die "$series names '$p', which does not exist"
+			echo "$sub$p"
+		done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$series")
+	done
+}
+
 # hash_of FILE...: a short content hash, used to key caches on inputs.
 hash_of() {
 	cat "$@" | sha256sum | cut -c1-12
