@@ -215,7 +215,7 @@ static void page_ref_frozen_allocations(struct kunit *test)
 {
 	struct page *page;
 	void *object;
-	int before;
+	int before, i, revivable;
 
 	page = alloc_frozen_pages(GFP_KERNEL, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
@@ -228,6 +228,21 @@ static void page_ref_frozen_allocations(struct kunit *test)
 		KUNIT_FAIL(test, "a get succeeded on a frozen allocation");
 	}
 	free_frozen_pages(page, 0);
+
+	/*
+	 * Every page of the largest block the allocator hands out: its
+	 * order-0 lists recycle pages that a put claimed, so a single page
+	 * says little about what the free lists hold; a block this large
+	 * comes from memory that has seldom been allocated since boot.
+	 */
+	page = alloc_frozen_pages(GFP_KERNEL, MAX_PAGE_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	for (i = 0, revivable = 0; i < 1 << MAX_PAGE_ORDER; i++)
+		revivable += !page_ref_ownerless(page + i);
+	KUNIT_EXPECT_EQ_MSG(test, revivable, 0,
+			    "pages of an order-%d frozen allocation without the frozen bit",
+			    MAX_PAGE_ORDER);
+	free_frozen_pages(page, MAX_PAGE_ORDER);
 
 	object = kmalloc(64, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, object);
