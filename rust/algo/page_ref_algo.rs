@@ -33,6 +33,7 @@
 //! | try-get add          | `atomic_add_return`      | full    | `try_get_is_fully_ordered` |
 //! | put decrement        | `atomic_sub_return`      | full    | `put_is_fully_ordered`     |
 //! | claim                | `atomic_cmpxchg_acquire` | acquire | `r1_with_page_data`, `r7`  |
+//! | put and claim (R7b)  | `atomic_try_cmpxchg`     | full    | (as the put decrement)     |
 //! | freeze               | `atomic_cmpxchg`         | full    | `freeze_is_fully_ordered`  |
 //! | unfreeze             | `atomic_set_release`     | release | `r4_try_get_vs_unfreeze`   |
 //! | drop leftovers       | `atomic_cmpxchg_relaxed` | relaxed | (none weaker)              |
@@ -158,7 +159,7 @@ pub enum Variant {
     /// `put_is_fully_ordered`.
     ReleasePut,
     /// The put's decrement is relaxed. Caught by R1 with page data, R2, R3,
-    /// R5, R7 and `put_is_fully_ordered`.
+    /// R5, R7, R7b and `put_is_fully_ordered`.
     RelaxedPut,
     /// Freeze is an acquire `cmpxchg`, not fully ordered. Caught by
     /// `freeze_is_fully_ordered`.
@@ -168,11 +169,17 @@ pub enum Variant {
     RelaxedFreeze,
     /// Unfreeze is a relaxed store. Caught by R4.
     RelaxedUnfreeze,
+    /// [`PageRefOps::sub_and_claim`] decrements and then claims, as
+    /// [`PageRefOps::sub_and_test`] does, so that a caller freeing with what
+    /// it knew before its put (`__free_pages()` and its order) can have its
+    /// claim won late, on a later incarnation's zero: the code before the R7b
+    /// fix. Caught by R7b.
+    StaleClaimable,
 }
 
 impl Variant {
     /// Every variant, [`Variant::Correct`] first.
-    pub const ALL: [Variant; 15] = [
+    pub const ALL: [Variant; 16] = [
         Variant::Correct,
         Variant::ClaimWithoutCas,
         Variant::RelaxedClaim,
@@ -188,6 +195,7 @@ impl Variant {
         Variant::AcquireFreeze,
         Variant::RelaxedFreeze,
         Variant::RelaxedUnfreeze,
+        Variant::StaleClaimable,
     ];
 
     /// The variant's name, as a module parameter spells it.
@@ -208,6 +216,7 @@ impl Variant {
             Variant::AcquireFreeze => "acquire_freeze",
             Variant::RelaxedFreeze => "relaxed_freeze",
             Variant::RelaxedUnfreeze => "relaxed_unfreeze",
+            Variant::StaleClaimable => "stale_claimable",
         }
     }
 
@@ -341,6 +350,37 @@ impl PageRefOps {
     #[inline]
     pub fn dec_and_test<A: RefAtomic>(self, a: &A) -> bool {
         self.sub_and_test(a, 1)
+    }
+
+    /// `page_ref_sub_and_claim(page, nr)`: [`Self::sub_and_test`] for the
+    /// callers that free with what they knew before the put (an order, a
+    /// cache of their own) rather than with what the page says after it
+    /// (R7b). The last put goes from `nr` straight to the frozen bit in one
+    /// `cmpxchg`, so there is no transient zero: a speculative get either
+    /// comes first (and the put is not the last) or fails, and no claim of
+    /// an earlier incarnation's put can win this one's free. Fully ordered
+    /// when it succeeds, as the decrement it replaces; a loop only while
+    /// speculative gets add to the count under it.
+    #[inline]
+    pub fn sub_and_claim<A: RefAtomic>(self, a: &A, nr: u32) -> bool {
+        if self.scheme == Scheme::Classic || self.is(Variant::StaleClaimable) {
+            return self.sub_and_test(a, nr);
+        }
+        let mut c = a.read();
+        loop {
+            // The caller holds nr references, so c is a plain count >= nr.
+            let last = c == nr;
+            let new = if last {
+                frozen::<A>()
+            } else {
+                c.wrapping_sub(nr)
+            };
+            let found = a.cmpxchg(c, new, self.put_order());
+            if found == c {
+                return last;
+            }
+            c = found;
+        }
     }
 
     /// Full: the callers' contract (put_is_fully_ordered); the races alone

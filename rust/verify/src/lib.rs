@@ -8,4 +8,5 @@
 pub mod algo;
 
 pub mod models;
+pub mod r7b;
 pub mod word;

@@ -692,7 +692,7 @@ pub type Model = (&'static str, fn(PageRefOps) -> usize);
 
 /// Every model with two threads, as `tests/variants.rs` runs them against
 /// each variant.
-pub const ALL: [Model; 13] = [
+pub const ALL: [Model; 14] = [
     ("r1_try_get_vs_last_put", |ops| {
         r1_try_get_vs_last_put(ops, 2)
     }),
@@ -706,6 +706,9 @@ pub const ALL: [Model; 13] = [
     ("r6_overflow_guard", |ops| r6_overflow_guard(ops, 2, 2)),
     ("r7_stale_claim_across_reuse", |ops| {
         r7_stale_claim_across_reuse(ops, 2, Default::default())
+    }),
+    ("r7b_stale_claim_on_free_pages", |ops| {
+        crate::r7b::r7b_stale_claim_on_free_pages(ops, 2, Default::default())
     }),
     ("r8_dec_return_callers", |ops| {
         r8_dec_return_callers(ops, 2, Caller::SubAndTest)

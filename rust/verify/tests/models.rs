@@ -5,6 +5,7 @@
 
 use page_ref_verify::algo::{PageRefOps, Variant};
 use page_ref_verify::models::{self, Caller, FullOp};
+use page_ref_verify::r7b;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Instant;
@@ -112,6 +113,32 @@ fn r7_stale_claim_can_win_the_next_incarnation() {
     let stale = Arc::new(AtomicUsize::new(0));
     models::r7_stale_claim_across_reuse(CLASSIC, 2, stale.clone());
     assert_eq!(stale.load(SeqCst), 0);
+}
+
+#[test]
+fn r7b_stale_claim_on_free_pages() {
+    both("r7b", |ops, threads| {
+        let split = Arc::new(AtomicUsize::new(0));
+        let n = r7b::r7b_stale_claim_on_free_pages(ops, threads, split.clone());
+        // The reuse the model is about ran: the block was split and
+        // reallocated in some executions.
+        assert!(split.load(SeqCst) > 0);
+        n
+    });
+}
+
+/// The fix is what makes R7b pass: with the put that decrements and then
+/// claims (the code before it), the owner's late claim frees the split
+/// block's second page under its new owner.
+#[test]
+fn r7b_fails_without_the_fix() {
+    let ops = PageRefOps::frozen_bit(Variant::StaleClaimable);
+    let msg = models::failure(|| {
+        r7b::r7b_stale_claim_on_free_pages(ops, 2, Default::default());
+    })
+    .expect("R7b passes without the fix");
+    println!("r7b without the fix: {msg}");
+    assert!(msg.contains("page 1 freed (order 1) while held"), "{msg}");
 }
 
 #[test]

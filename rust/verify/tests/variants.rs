@@ -7,7 +7,7 @@ use page_ref_verify::algo::{PageRefOps, Variant};
 use page_ref_verify::models;
 
 /// The models that catch each broken variant.
-const CAUGHT_BY: [(Variant, &[&str]); 14] = [
+const CAUGHT_BY: [(Variant, &[&str]); 15] = [
     (
         Variant::ClaimWithoutCas,
         &[
@@ -52,6 +52,7 @@ const CAUGHT_BY: [(Variant, &[&str]); 14] = [
             "r3_try_get_vs_freeze",
             "r5_ownerless_pages",
             "r7_stale_claim_across_reuse",
+            "r7b_stale_claim_on_free_pages",
             "put_is_fully_ordered",
         ],
     ),
@@ -61,6 +62,7 @@ const CAUGHT_BY: [(Variant, &[&str]); 14] = [
         &["r3_try_get_vs_freeze", "freeze_is_fully_ordered"],
     ),
     (Variant::RelaxedUnfreeze, &["r4_try_get_vs_unfreeze"]),
+    (Variant::StaleClaimable, &["r7b_stale_claim_on_free_pages"]),
 ];
 
 /// Runs every model on `variant` and checks that exactly the expected ones
@@ -181,4 +183,9 @@ fn relaxed_freeze_is_caught() {
 #[test]
 fn relaxed_unfreeze_is_caught() {
     check(Variant::RelaxedUnfreeze);
+}
+
+#[test]
+fn stale_claimable_is_caught() {
+    check(Variant::StaleClaimable);
 }
