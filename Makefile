@@ -19,6 +19,10 @@ obj-$(CONFIG_PAGE_REF_TORTURE) += harness/page_ref_torture.o
 # for the benchmark too, the broken ones are built and never linked.
 obj-$(CONFIG_PAGE_REF_TEST_VARIANTS) += kunit/page_ref_c_correct.o
 always-$(CONFIG_PAGE_REF_TEST_VARIANTS) += kunit/page_ref_c_relaxed_claim.o
+# The Rust instances' shape in C, over the Rust atomic helpers (benchmark).
+ifdef CONFIG_RUST
+obj-$(CONFIG_PAGE_REF_TEST_VARIANTS) += kunit/page_ref_c_via_helpers.o
+endif
 
 else
 

@@ -6,20 +6,21 @@
  *
  * With CONFIG_PAGE_REF_EXTERN the kernel runs either implementation on the
  * same _refcount, chosen by the static key page_ref_extern_key, so the
- * benchmark flips the key between measurements: each run measures C, then
- * Rust, then Rust, then C (so that neither always goes first), with one
- * kthread per CPU:
+ * benchmark flips the key between measurements: each run measures C first
+ * and last, and the other modes between (enum bench_mode), with one kthread
+ * per CPU:
  *
  *   uncontended  one thread, on a page of its own;
  *   contended    every thread on one shared page.
  *
  * Where the Rust module is built in, the Rust instances are also called
- * directly (between the two Rust measurements): the algorithm's own cost,
- * without the kernel's dispatch and the whole-kernel switch's call counter.
- * With the test variants, the C operations are called out of line too
- * (kunit/page_ref_c_correct.c): the cost of the calls alone, which the Rust
- * code pays on top of the C code's, since the kernel's C atomics it uses
- * are functions (rust/helpers/atomic.c) unless CONFIG_RUST_INLINE_HELPERS.
+ * directly: the algorithm's own cost, without the kernel's dispatch and the
+ * whole-kernel switch's call counter. With the test variants, three more
+ * modes take that cost apart: the C operations called out of line
+ * (kunit/page_ref_c_correct.c), the cost of two calls; the two atomic
+ * helpers the Rust code calls (rust/helpers/atomic.c, functions unless
+ * CONFIG_RUST_INLINE_HELPERS), called from C; and the Rust instances'
+ * shape written in C over those helpers (kunit/page_ref_c_via_helpers.c).
  *
  * Each thread times its own loop of get+put pairs; a measurement's figure is
  * the mean over threads of ns per pair; the printed figure is the median
@@ -53,7 +54,7 @@ MODULE_PARM_DESC(ops, "get+put pairs per thread and measurement (1000..100000000
 
 static unsigned int runs;
 module_param(runs, uint, 0444);
-MODULE_PARM_DESC(runs, "runs, each measuring C, Rust, Rust, C (0: none, up to 101)");
+MODULE_PARM_DESC(runs, "runs, each measuring every mode once and C twice (0: none, up to 101)");
 
 #define MAX_RUNS 101
 
@@ -71,13 +72,44 @@ MODULE_PARM_DESC(runs, "runs, each measuring C, Rust, Rust, C (0: none, up to 10
 #endif
 #define HAVE_C_CALLS (HAVE_DIRECT && IS_ENABLED(CONFIG_PAGE_REF_TEST_VARIANTS))
 
-/* What a thread's loop calls. */
+/*
+ * What a thread's loop calls: one mode per series of figures. The C code
+ * is measured twice per run (first and last) and so is the kernel on Rust,
+ * so that neither always goes first after a flip of the static key.
+ */
 enum bench_mode {
-	THROUGH_KERNEL,		/* page_ref_add_unless_zero(), page_ref_dec_and_test() */
+	THROUGH_KERNEL_C,	/* page_ref_add_unless_zero(), page_ref_dec_and_test() */
+	THROUGH_KERNEL_RUST,	/* the same, with the kernel switched to Rust */
 	RUST_DIRECT,		/* the Rust instances */
 	C_CALLS,		/* the C operations, out of line */
 	HELPER_CALLS,		/* the kernel's atomic helpers for Rust, from C */
+	C_VIA_HELPERS,		/* the Rust instances' shape in C, over those helpers */
+	NR_BENCH_MODES,
 };
+
+static const char * const mode_names[NR_BENCH_MODES] = {
+	[THROUGH_KERNEL_C]	= "c",
+	[THROUGH_KERNEL_RUST]	= "rust through the kernel",
+	[RUST_DIRECT]		= "rust called directly",
+	[C_CALLS]		= "c called out of line",
+	[HELPER_CALLS]		= "the two atomic helpers alone",
+	[C_VIA_HELPERS]		= "c over the helpers, as rust",
+};
+
+/* Whether this kernel has what @mode calls. */
+static bool mode_available(enum bench_mode mode)
+{
+	switch (mode) {
+	case THROUGH_KERNEL_C:
+		return true;
+	case THROUGH_KERNEL_RUST:
+		return IS_ENABLED(CONFIG_PAGE_REF_EXTERN);
+	case RUST_DIRECT:
+		return HAVE_DIRECT;
+	default:
+		return HAVE_C_CALLS;
+	}
+}
 
 struct bench_thread {
 	enum bench_mode mode;
@@ -98,36 +130,43 @@ static int bench_fn(void *arg)
 	wait_for_completion(t->start);
 	t0 = ktime_get_ns();
 	switch (t->mode) {
-	case THROUGH_KERNEL:
+	case THROUGH_KERNEL_C:
+	case THROUGH_KERNEL_RUST:
 		for (i = 0; i < ops; i++) {
 			if (likely(page_ref_add_unless_zero(t->page, 1)))
 				page_ref_dec_and_test(t->page);
 		}
 		break;
-	case RUST_DIRECT:
 #if HAVE_DIRECT
+	case RUST_DIRECT:
 		for (i = 0; i < ops; i++) {
 			if (likely(page_ref_rust_frozen_correct_add_unless_zero(t->page, 1)))
 				page_ref_rust_frozen_correct_sub_and_test(t->page, 1);
 		}
-#endif
 		break;
-	case C_CALLS:
+#endif
 #if HAVE_C_CALLS
+	case C_CALLS:
 		for (i = 0; i < ops; i++) {
 			if (likely(page_ref_c_correct_add_unless_zero(t->page, 1)))
 				page_ref_c_correct_sub_and_test(t->page, 1);
 		}
-#endif
 		break;
 	case HELPER_CALLS:
-#if HAVE_C_CALLS
 		/* The get's add and the put's decrement alone, as Rust calls them. */
 		for (i = 0; i < ops; i++) {
 			if (likely(rust_helper_atomic_fetch_add(1, &t->page->_refcount) >= 0))
 				rust_helper_atomic_fetch_sub(1, &t->page->_refcount);
 		}
+		break;
+	case C_VIA_HELPERS:
+		for (i = 0; i < ops; i++) {
+			if (likely(page_ref_c_via_helpers_add_unless_zero(t->page, 1)))
+				page_ref_c_via_helpers_sub_and_test(t->page, 1);
+		}
+		break;
 #endif
+	default:
 		break;
 	}
 	t->ns = ktime_get_ns() - t0;
@@ -203,45 +242,59 @@ static u64 median(u64 *v, unsigned int n)
 	return v[n / 2];
 }
 
-static void report(const char *mode, unsigned int n, u64 *c, u64 *rust, u64 *ratio,
-		   u64 *direct, u64 *dratio, u64 *calls, u64 *cratio, u64 *helpers,
-		   bool have_rust)
-{
-	u64 mc = median(c, runs), mr, mq, md, mdq;
+/* The figures of one case (uncontended, contended): per mode and run. */
+struct bench_figures {
+	u64 ns[NR_BENCH_MODES][MAX_RUNS];	/* hundredths of ns per pair */
+	u64 ratio[NR_BENCH_MODES][MAX_RUNS];	/* to the run's C figure, in % */
+};
 
-	if (!have_rust) {
-		pr_info("%s, %u thread(s): c %llu.%02llu ns per get+put\n", mode, n,
-			mc / 100, mc % 100);
-		return;
+/*
+ * One run of one case: the C code first and last, the Rust modes between,
+ * the static key flipped only around the kernel-on-Rust measurements.
+ */
+static void run_case(struct bench_figures *f, unsigned int r, struct page **pages,
+		     bool shared, unsigned int threads)
+{
+	u64 *c = &f->ns[THROUGH_KERNEL_C][r];
+	enum bench_mode m;
+
+	*c = measure(pages, shared, threads, THROUGH_KERNEL_C);
+	for (m = THROUGH_KERNEL_RUST; m < NR_BENCH_MODES; m++) {
+		if (!mode_available(m))
+			continue;
+		set_rust(m == THROUGH_KERNEL_RUST || m == RUST_DIRECT);
+		f->ns[m][r] = measure(pages, shared, threads, m);
+		if (m == THROUGH_KERNEL_RUST)
+			f->ns[m][r] = (f->ns[m][r] +
+				       measure(pages, shared, threads, m)) / 2;
 	}
-	mr = median(rust, runs);
-	mq = median(ratio, runs);
-	pr_info("%s, %u thread(s): c %llu.%02llu, rust through the kernel %llu.%02llu ns per get+put; rust/c %llu.%02llu\n",
-		mode, n, mc / 100, mc % 100, mr / 100, mr % 100, mq / 100, mq % 100);
-	if (!HAVE_DIRECT)
-		return;
-	md = median(direct, runs);
-	mdq = median(dratio, runs);
-	pr_info("%s, %u thread(s): rust called directly %llu.%02llu ns per get+put; direct/c %llu.%02llu\n",
-		mode, n, md / 100, md % 100, mdq / 100, mdq % 100);
-	if (!HAVE_C_CALLS)
-		return;
-	md = median(calls, runs);
-	mdq = median(cratio, runs);
-	pr_info("%s, %u thread(s): c called out of line %llu.%02llu ns per get+put; calls/c %llu.%02llu\n",
-		mode, n, md / 100, md % 100, mdq / 100, mdq % 100);
-	md = median(helpers, runs);
-	pr_info("%s, %u thread(s): the two atomic helpers alone %llu.%02llu ns per get+put\n",
-		mode, n, md / 100, md % 100);
+	set_rust(false);
+	*c = (*c + measure(pages, shared, threads, THROUGH_KERNEL_C)) / 2;
+	for (m = 0; m < NR_BENCH_MODES; m++)
+		f->ratio[m][r] = *c ? div_u64(f->ns[m][r] * 100, *c) : 0;
+}
+
+static void report(const char *name, unsigned int threads, struct bench_figures *f)
+{
+	enum bench_mode m;
+
+	for (m = 0; m < NR_BENCH_MODES; m++) {
+		u64 ns, ratio;
+
+		if (!mode_available(m))
+			continue;
+		ns = median(f->ns[m], runs);
+		ratio = median(f->ratio[m], runs);
+		pr_info("%s, %u thread(s): %s %llu.%02llu ns per get+put; /c %llu.%02llu\n",
+			name, threads, mode_names[m], ns / 100, ns % 100,
+			ratio / 100, ratio % 100);
+	}
 }
 
 static int __init page_ref_bench_init(void)
 {
-	bool have_rust = IS_ENABLED(CONFIG_PAGE_REF_EXTERN);
+	static struct bench_figures figures[2];
 	unsigned int n = num_online_cpus(), i, r, m;
-	static u64 c[2][MAX_RUNS], rust[2][MAX_RUNS], ratio[2][MAX_RUNS];
-	static u64 direct[2][MAX_RUNS], dratio[2][MAX_RUNS];
-	static u64 calls[2][MAX_RUNS], cratio[2][MAX_RUNS], helpers[2][MAX_RUNS];
 	struct page **pages;
 	bool was_rust = true;
 
@@ -268,39 +321,14 @@ static int __init page_ref_bench_init(void)
 #endif
 	pr_info("scheme=%s cpus=%u ops=%u runs=%u implementations=%s\n",
 		IS_ENABLED(CONFIG_PAGE_REF_FROZEN_BIT) ? "frozen-bit" : "classic",
-		n, ops, runs, have_rust ? "c,rust" : "c");
-	for (r = 0; r < runs; r++) {
-		/* m = 0: one thread, its own page; m = 1: all threads, one page. */
-		for (m = 0; m < 2; m++) {
-			unsigned int threads = m ? n : 1;
-
-			set_rust(false);
-			c[m][r] = measure(pages, m, threads, THROUGH_KERNEL);
-			if (have_rust) {
-				set_rust(true);
-				rust[m][r] = measure(pages, m, threads, THROUGH_KERNEL);
-				if (HAVE_DIRECT)
-					direct[m][r] = measure(pages, m, threads, RUST_DIRECT);
-				rust[m][r] = (rust[m][r] +
-					      measure(pages, m, threads, THROUGH_KERNEL)) / 2;
-				set_rust(false);
-				if (HAVE_C_CALLS) {
-					calls[m][r] = measure(pages, m, threads, C_CALLS);
-					helpers[m][r] = measure(pages, m, threads, HELPER_CALLS);
-				}
-				c[m][r] = (c[m][r] +
-					   measure(pages, m, threads, THROUGH_KERNEL)) / 2;
-				ratio[m][r] = c[m][r] ? div_u64(rust[m][r] * 100, c[m][r]) : 0;
-				dratio[m][r] = c[m][r] ? div_u64(direct[m][r] * 100, c[m][r]) : 0;
-				cratio[m][r] = c[m][r] ? div_u64(calls[m][r] * 100, c[m][r]) : 0;
-			}
-		}
-	}
+		n, ops, runs, IS_ENABLED(CONFIG_PAGE_REF_EXTERN) ? "c,rust" : "c");
+	/* m = 0: one thread, its own page; m = 1: all threads, one page. */
+	for (r = 0; r < runs; r++)
+		for (m = 0; m < 2; m++)
+			run_case(&figures[m], r, pages, m, m ? n : 1);
 	set_rust(was_rust);
-	report("uncontended", 1, c[0], rust[0], ratio[0], direct[0], dratio[0],
-	       calls[0], cratio[0], helpers[0], have_rust);
-	report("contended", n, c[1], rust[1], ratio[1], direct[1], dratio[1],
-	       calls[1], cratio[1], helpers[1], have_rust);
+	report("uncontended", 1, &figures[0]);
+	report("contended", n, &figures[1]);
 out:
 	for (i = 0; i < n; i++)
 		if (pages[i])

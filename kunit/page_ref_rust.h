@@ -19,5 +19,10 @@ bool page_ref_c_correct_sub_and_test(struct page *page, int nr);
 /* rust/helpers/atomic.c: what the Rust code's Atomic<i32> calls. */
 int rust_helper_atomic_fetch_add(int i, atomic_t *v);
 int rust_helper_atomic_fetch_sub(int i, atomic_t *v);
+bool rust_helper_atomic_try_cmpxchg_acquire(atomic_t *v, int *old, int new);
+
+/* The Rust instances' shape in C (page_ref_c_via_helpers.c). */
+bool page_ref_c_via_helpers_add_unless_zero(struct page *page, int nr);
+bool page_ref_c_via_helpers_sub_and_test(struct page *page, int nr);
 
 #endif
