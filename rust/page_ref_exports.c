@@ -3,8 +3,8 @@
  * Export the Rust implementation's entry points of <linux/page_ref.h> to
  * modules: with CONFIG_PAGE_REF_RUST_KERNEL every module that takes or puts
  * a page reference (page_ref_torture.ko, any driver calling folio_try_get())
- * calls them. On 6.12 Rust code outside the kernel crate cannot export a
- * symbol itself; rust/exports.c does the same for the kernel crate.
+ * calls them. Rust code outside the kernel crate cannot export a symbol
+ * itself; rust/exports.c does the same for the kernel crate.
  */
 #include <linux/export.h>
 #include <linux/page_ref.h>
