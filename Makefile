@@ -12,6 +12,10 @@ obj-$(CONFIG_PAGE_REF_RUST) += rust/page_ref_rust.o
 obj-$(CONFIG_PAGE_REF_RUST_KERNEL) += rust/page_ref_exports.o
 # The C suite and, with it, the benchmark of C vs Rust (idle unless asked).
 obj-$(CONFIG_PAGE_REF_KUNIT_TEST) += kunit/page_ref_kunit.o kunit/page_ref_bench.o
+# The replay of the stale claim (R7b) needs the test series' window.
+ifdef CONFIG_PAGE_REF_KUNIT_TEST
+obj-$(CONFIG_PAGE_REF_TEST_VARIANTS) += kunit/page_ref_r7b_kunit.o
+endif
 obj-$(CONFIG_PAGE_REF_TORTURE) += harness/page_ref_torture.o
 
 # The C operations as never-inlined functions, once per variant, for the

@@ -22,6 +22,9 @@
  *          the overflow guard keeps the leftovers below 2^30
  *   r7     stale claims: pages really freed and reallocated while getters
  *          keep stale pointers, as page-cache lookups do under RCU
+ *   r7b    stale claims on the kernel's raw free paths (__free_pages(),
+ *          free_pages(), page_frag_free()), whose callers free what they
+ *          chose: pages freed, split and reallocated under stale getters
  *   mixed  all of them at once
  *
  * The interface is locktorture's. Module parameters choose the scenarios,
@@ -66,7 +69,9 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/page_frag_cache.h>
 #include <linux/page_ref.h>
+#include <linux/panic.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
@@ -130,15 +135,16 @@ enum prt_scenario {
 	PRT_R5,
 	PRT_R6,
 	PRT_R7,
+	PRT_R7B,
 	PRT_MIXED,
 	PRT_NR_SCENARIOS
 };
 
-/* Each of r1..r7 is one engine; mixed runs them all at once. */
+/* Each of r1..r7b is one engine; mixed runs them all at once. */
 #define PRT_NR_ENGINES	PRT_MIXED
 
 static const char * const prt_scenario_names[PRT_NR_SCENARIOS] = {
-	"r1", "r2", "r3", "r4", "r5", "r6", "r7", "mixed",
+	"r1", "r2", "r3", "r4", "r5", "r6", "r7", "r7b", "mixed",
 };
 
 enum prt_impl {
@@ -197,6 +203,8 @@ struct prt_worker {
 		unsigned int slot;
 	} stale[PRT_NSTALE];
 	unsigned int stale_pos;
+	bool may_wait;		/* r7b: in a put of its own, which may sleep */
+	bool wait_long;		/* r7b: and it is a raw free: a long window */
 } ____cacheline_aligned_in_smp;
 
 struct prt_engine_ops {
@@ -1646,6 +1654,246 @@ static struct prt_engine *prt_flood_create(const struct prt_engine *tmpl, int np
 /* Running a scenario: engines, workers, the stats, the verdict. */
 
 /*
+ * r7b: stale claims on the kernel's raw free paths. Owners allocate and free
+ * through the functions the kernel's own users call: compound order-2 pages
+ * freed with __free_pages(), non-compound ones with free_pages(), page_frag
+ * fragments with page_frag_free(), and order-2 blocks split into four pages
+ * that are put one by one (folio_put()). Getters try-get the pages behind the
+ * stale pointers of a ring, as lookups racing a free would, put what they
+ * got, and then reallocate and split a block themselves, so that a block a
+ * revival freed is soon on its way back to four owners. With the test
+ * series' window open, the puts of this engine's threads that reach zero
+ * wait between their decrement and their claim (one in inject of them):
+ * long in a raw free (the put of __free_pages(), free_pages() and
+ * page_frag_free() before patch 5 of the series, which has no zero to wait
+ * on), short in a folio_put(). A stale claim of __free_pages() that wins a
+ * piece's zero frees 1 << 2 pages, some of them held: the allocator's check
+ * reports "Bad page state" (a taint this engine watches), or the pages reach
+ * the free lists while held (a getter or an owner sees a free page it holds).
+ */
+#define PRT_R7B_ORDER	2
+#define PRT_R7B_LONG_US	100
+
+struct prt_r7b {
+	struct prt_engine e;
+	int tainted;			/* TAINT_BAD_PAGE seen (or before the run) */
+	bool window;			/* the test series' window is ours */
+	atomic_t ring_pos;
+	struct page *ring[PRT_RING];
+	struct page_frag_cache *frags;	/* one per worker */
+};
+
+static void prt_r7b_push(struct prt_r7b *b, struct page *page)
+{
+	WRITE_ONCE(b->ring[(unsigned int)atomic_inc_return(&b->ring_pos) % PRT_RING], page);
+}
+
+static void prt_r7b_check_taint(struct prt_r7b *b)
+{
+	if (!READ_ONCE(b->tainted) && test_taint(TAINT_BAD_PAGE) && !xchg(&b->tainted, 1))
+		prt_violation(&b->e, "Bad page state: a free took pages that others hold");
+}
+
+/* A page this thread holds: it must count and must not be free. */
+static bool prt_r7b_held_ok(struct prt_worker *w, struct page *page)
+{
+	if (PageBuddy(page)) {
+		prt_violation(w->e, "page %#lx, which we hold, is free (buddy)",
+			      page_to_pfn(page));
+		return false;
+	}
+	return prt_held_ok(w, page);
+}
+
+/*
+ * The top-level puts and frees of this engine may wait in the window (none
+ * runs under a lock); a put nested in them, or in an allocation's reclaim,
+ * may not: prt_r7b_window() lets the first put that reaches zero wait, once.
+ */
+#define prt_r7b_call(w, long_window, call)		\
+	do {						\
+		struct prt_worker *__w = (w);		\
+							\
+		__w->wait_long = long_window;		\
+		__w->may_wait = true;			\
+		call;					\
+		__w->may_wait = false;			\
+	} while (0)
+
+static void prt_r7b_put(struct prt_worker *w, struct page *page)
+{
+	prt_r7b_call(w, false, put_page(page));
+}
+
+/* An order-2 block in four pieces, each with its owner, put one by one. */
+static void prt_r7b_split(struct prt_worker *w, struct prt_r7b *b)
+{
+	struct page *page = prt_alloc(PRT_R7B_ORDER);
+	int i;
+
+	if (!page)
+		return;
+	split_page(page, PRT_R7B_ORDER);
+	for (i = 0; i < 1 << PRT_R7B_ORDER; i++)
+		prt_r7b_push(b, page + i);
+	prt_hold(w);
+	for (i = 0; i < 1 << PRT_R7B_ORDER; i++) {
+		prt_inc(w, PRT_OPS);
+		if (prt_r7b_held_ok(w, page + i)) {
+			atomic_long_dec(&prt_held);
+			prt_r7b_put(w, page + i);
+		} else {
+			prt_give_up(page + i);
+		}
+	}
+}
+
+static void prt_r7b_owner(struct prt_worker *w, struct prt_r7b *b)
+{
+	struct page_frag_cache *nc = &b->frags[w->id];
+	struct page *page;
+	unsigned long addr;
+	void *frag;
+
+	prt_inc(w, PRT_OPS);
+	switch (prt_rand(w) % 4) {
+	case 0:
+		page = alloc_pages(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN, PRT_R7B_ORDER);
+		if (!page)
+			break;
+		prt_r7b_push(b, page);
+		prt_hold(w);
+		prt_r7b_call(w, true, __free_pages(page, PRT_R7B_ORDER));
+		prt_inc(w, PRT_FREES);
+		break;
+	case 1:
+		addr = __get_free_pages(GFP_KERNEL | __GFP_NOWARN, PRT_R7B_ORDER);
+		if (!addr)
+			break;
+		prt_r7b_push(b, virt_to_page((void *)addr));
+		prt_hold(w);
+		prt_r7b_call(w, true, free_pages(addr, PRT_R7B_ORDER));
+		prt_inc(w, PRT_FREES);
+		break;
+	case 2:
+		frag = page_frag_alloc(nc, 256, GFP_KERNEL | __GFP_NOWARN);
+		if (!frag)
+			break;
+		prt_r7b_push(b, virt_to_head_page(frag));
+		prt_hold(w);
+		prt_r7b_call(w, true, page_frag_free(frag));
+		break;
+	default:
+		prt_r7b_split(w, b);
+		break;
+	}
+	prt_r7b_check_taint(b);
+}
+
+static void prt_r7b_getter(struct prt_worker *w, struct prt_r7b *b)
+{
+	struct page *page = READ_ONCE(b->ring[prt_rand(w) % PRT_RING]);
+
+	if (!page)
+		return;
+	prt_inc(w, PRT_OPS);
+	if (!get_page_unless_zero(page)) {
+		prt_inc(w, PRT_FAILS);
+		return;
+	}
+	prt_inc(w, PRT_GETS);
+	if (!prt_r7b_held_ok(w, page))
+		return;
+	prt_hold(w);
+	/* What the page is now decides how it is freed (R7): folio_put(). */
+	prt_r7b_put(w, page);
+	prt_r7b_split(w, b);
+}
+
+static void prt_r7b_work(struct prt_worker *w)
+{
+	struct prt_r7b *b = container_of(w->e, struct prt_r7b, e);
+
+	if (w->id % 2)
+		prt_r7b_getter(w, b);
+	else
+		prt_r7b_owner(w, b);
+}
+
+#ifdef CONFIG_PAGE_REF_TEST_VARIANTS
+/*
+ * The test series' window: every put that reaches zero calls this between
+ * its decrement and its claim. Only this engine's threads wait, and only
+ * where they may sleep: a put of theirs never runs in interrupt context.
+ */
+static void prt_r7b_window(struct page *page, void *data)
+{
+	struct prt_r7b *b = data;
+	const struct prt_cfg *cfg = b->e.run->cfg;
+	struct prt_worker *w = NULL;
+	int i;
+
+	for (i = 0; i < b->e.nworkers; i++)
+		if (READ_ONCE(b->e.workers[i].task) == current)
+			w = &b->e.workers[i];
+	if (!w || !w->may_wait || !in_task())
+		return;
+	w->may_wait = false;
+	if (!cfg->inject || prt_rand(w) % cfg->inject)
+		return;
+	prt_inc(w, PRT_INJECTED);
+	if (w->wait_long)
+		usleep_range(PRT_R7B_LONG_US, 2 * PRT_R7B_LONG_US);
+	else
+		prt_window(w, cfg->delay_ns);
+}
+#endif
+
+static void prt_r7b_finish(struct prt_engine *e)
+{
+	struct prt_r7b *b = container_of(e, struct prt_r7b, e);
+	int i;
+
+#ifdef CONFIG_PAGE_REF_TEST_VARIANTS
+	if (b->window)
+		page_ref_test_window_close();
+#endif
+	prt_r7b_check_taint(b);
+	for (i = 0; b->frags && i < e->nworkers; i++)
+		page_frag_cache_drain(&b->frags[i]);
+	kfree(b->frags);
+	kfree(b);
+}
+
+static const struct prt_engine_ops prt_r7b_ops = {
+	.work = prt_r7b_work,
+	.finish = prt_r7b_finish,
+};
+
+static struct prt_engine *prt_r7b_create(const struct prt_engine *tmpl)
+{
+	struct prt_r7b *b = kzalloc(sizeof(*b), GFP_KERNEL);
+	int i;
+
+	if (!b)
+		return NULL;
+	b->e = *tmpl;
+	b->e.ops = &prt_r7b_ops;
+	b->tainted = test_taint(TAINT_BAD_PAGE);
+	b->frags = kcalloc(tmpl->nworkers, sizeof(*b->frags), GFP_KERNEL);
+	if (!b->frags) {
+		kfree(b);
+		return NULL;
+	}
+	for (i = 0; i < tmpl->nworkers; i++)
+		page_frag_cache_init(&b->frags[i]);
+#ifdef CONFIG_PAGE_REF_TEST_VARIANTS
+	b->window = !page_ref_test_window_open(prt_r7b_window, b);
+#endif
+	return &b->e;
+}
+
+/*
  * Free pages, counting those parked on the per-CPU lists, which
  * NR_FREE_PAGES leaves out: the harness holds nothing before and after a
  * run, so the two counts differ only by what the rest of the kernel did.
@@ -1759,6 +2007,9 @@ static struct prt_engine *prt_engine_create(struct prt_run *run, enum prt_scenar
 		break;
 	case PRT_R6:
 		e = prt_flood_create(&tmpl, npg);
+		break;
+	case PRT_R7B:
+		e = prt_r7b_create(&tmpl);
 		break;
 	default:
 		e = prt_cache_create(&tmpl, false, npg);
@@ -2191,6 +2442,7 @@ static const struct prt_kunit_scenario prt_kunit_scenarios[] = {
 	{ PRT_R5, PRT_IMPL_C }, { PRT_R5, PRT_IMPL_RUST },
 	{ PRT_R6, PRT_IMPL_C }, { PRT_R6, PRT_IMPL_RUST },
 	{ PRT_R7, PRT_IMPL_C }, { PRT_R7, PRT_IMPL_RUST },
+	{ PRT_R7B, PRT_IMPL_C }, { PRT_R7B, PRT_IMPL_RUST },
 	{ PRT_MIXED, PRT_IMPL_C }, { PRT_MIXED, PRT_IMPL_RUST },
 };
 

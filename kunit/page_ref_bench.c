@@ -21,6 +21,9 @@
  * helpers the Rust code calls (rust/helpers/atomic.c, functions unless
  * CONFIG_RUST_INLINE_HELPERS), called from C; and the Rust instances'
  * shape written in C over those helpers (kunit/page_ref_c_via_helpers.c).
+ * One more measures, in C, the put that patch 5 of the series gives the raw
+ * free paths (page_ref_dec_and_claim(): a read and a cmpxchg when the put
+ * is not the last) against page_ref_dec_and_test().
  *
  * Each thread times its own loop of get+put pairs; a measurement's figure is
  * the mean over threads of ns per pair; the printed figure is the median
@@ -84,6 +87,7 @@ enum bench_mode {
 	C_CALLS,		/* the C operations, out of line */
 	HELPER_CALLS,		/* the kernel's atomic helpers for Rust, from C */
 	C_VIA_HELPERS,		/* the Rust instances' shape in C, over those helpers */
+	C_PUT_AND_CLAIM,	/* the C get, and the put of the raw free paths (R7b) */
 	NR_BENCH_MODES,
 };
 
@@ -94,6 +98,7 @@ static const char * const mode_names[NR_BENCH_MODES] = {
 	[C_CALLS]		= "c called out of line",
 	[HELPER_CALLS]		= "the two atomic helpers alone",
 	[C_VIA_HELPERS]		= "c over the helpers, as rust",
+	[C_PUT_AND_CLAIM]	= "c, put with page_ref_dec_and_claim()",
 };
 
 /* Whether this kernel has what @mode calls. */
@@ -101,6 +106,7 @@ static bool mode_available(enum bench_mode mode)
 {
 	switch (mode) {
 	case THROUGH_KERNEL_C:
+	case C_PUT_AND_CLAIM:
 		return true;
 	case THROUGH_KERNEL_RUST:
 		return IS_ENABLED(CONFIG_PAGE_REF_EXTERN);
@@ -135,6 +141,13 @@ static int bench_fn(void *arg)
 		for (i = 0; i < ops; i++) {
 			if (likely(page_ref_add_unless_zero(t->page, 1)))
 				page_ref_dec_and_test(t->page);
+		}
+		break;
+	case C_PUT_AND_CLAIM:
+		/* A put that is not the last: a read and a cmpxchg, not an add. */
+		for (i = 0; i < ops; i++) {
+			if (likely(page_ref_add_unless_zero(t->page, 1)))
+				page_ref_dec_and_claim(t->page);
 		}
 		break;
 #if HAVE_DIRECT

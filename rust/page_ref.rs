@@ -207,7 +207,7 @@ impl TestPage {
     }
 
     /// The word of the page, for the algorithm's own operations.
-    fn word(&self) -> crate::page_word::PageWord<'_> {
+    pub(crate) fn word(&self) -> crate::page_word::PageWord<'_> {
         // SAFETY: the page is valid for as long as `self` lives (type
         // invariant), and it is an order-0 page, writable.
         unsafe { crate::page_word::PageWord::of(self.ptr()) }

@@ -15,3 +15,4 @@
 PAGE_REF_EXPORT_RUST(page_ref_extern_add_unless_zero);
 PAGE_REF_EXPORT_RUST(page_ref_extern_dec_and_test);
 PAGE_REF_EXPORT_RUST(page_ref_extern_sub_and_test);
+PAGE_REF_EXPORT_RUST(page_ref_extern_sub_and_claim);

@@ -19,10 +19,16 @@ use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed, Release};
 ///
 /// # Invariants
 ///
-/// The `Atomic` is the `counter` of a `struct page`'s `atomic_t _refcount`,
-/// valid for `'a`, which C and Rust code access only with atomic operations.
+/// `word` is the `counter` of the `atomic_t _refcount` of the `struct page`
+/// at `page`, valid for `'a`, which C and Rust code access only with atomic
+/// operations.
 #[derive(Clone, Copy)]
-pub(crate) struct PageWord<'a>(&'a Atomic<i32>);
+pub(crate) struct PageWord<'a> {
+    word: &'a Atomic<i32>,
+    /// For the test window between a put's decrement and its claim.
+    #[cfg(CONFIG_PAGE_REF_TEST_VARIANTS)]
+    page: *mut bindings::page,
+}
 
 impl<'a> PageWord<'a> {
     /// The refcount word of `page`.
@@ -37,10 +43,15 @@ impl<'a> PageWord<'a> {
         // SAFETY: `page` is valid for `'a` (the caller's promise), so is the
         // address of its field.
         let counter = unsafe { &raw mut (*page)._refcount.counter };
-        // INVARIANT: `counter` is the page's `_refcount`, valid for `'a`.
-        // SAFETY: `counter` is valid and aligned for `'a`, and every access to
-        // it, in C (`atomic_t`) and here, is atomic: no data race.
-        Self(unsafe { Atomic::from_ptr(counter) })
+        // INVARIANT: `counter` is the `_refcount` of `page`, valid for `'a`.
+        Self {
+            // SAFETY: `counter` is valid and aligned for `'a`, and every
+            // access to it, in C (`atomic_t`) and here, is atomic: no data
+            // race.
+            word: unsafe { Atomic::from_ptr(counter) },
+            #[cfg(CONFIG_PAGE_REF_TEST_VARIANTS)]
+            page,
+        }
     }
 }
 
@@ -49,27 +60,27 @@ impl RefAtomic for PageWord<'_> {
 
     #[inline(always)]
     fn read(&self) -> u32 {
-        self.0.load(Relaxed) as u32
+        self.word.load(Relaxed) as u32
     }
 
     #[inline(always)]
     fn set(&self, v: u32) {
-        self.0.store(v as i32, Relaxed)
+        self.word.store(v as i32, Relaxed)
     }
 
     #[inline(always)]
     fn set_release(&self, v: u32) {
-        self.0.store(v as i32, Release)
+        self.word.store(v as i32, Release)
     }
 
     #[inline(always)]
     fn add_return(&self, i: u32, order: Order) -> u32 {
         let i = i as i32;
         let old = match order {
-            Order::Full => self.0.fetch_add(i, Full),
-            Order::Acquire => self.0.fetch_add(i, Acquire),
-            Order::Release => self.0.fetch_add(i, Release),
-            Order::Relaxed => self.0.fetch_add(i, Relaxed),
+            Order::Full => self.word.fetch_add(i, Full),
+            Order::Acquire => self.word.fetch_add(i, Acquire),
+            Order::Release => self.word.fetch_add(i, Release),
+            Order::Relaxed => self.word.fetch_add(i, Relaxed),
         };
         old.wrapping_add(i) as u32
     }
@@ -78,10 +89,10 @@ impl RefAtomic for PageWord<'_> {
     fn sub_return(&self, i: u32, order: Order) -> u32 {
         let i = i as i32;
         let old = match order {
-            Order::Full => self.0.fetch_sub(i, Full),
-            Order::Acquire => self.0.fetch_sub(i, Acquire),
-            Order::Release => self.0.fetch_sub(i, Release),
-            Order::Relaxed => self.0.fetch_sub(i, Relaxed),
+            Order::Full => self.word.fetch_sub(i, Full),
+            Order::Acquire => self.word.fetch_sub(i, Acquire),
+            Order::Release => self.word.fetch_sub(i, Release),
+            Order::Relaxed => self.word.fetch_sub(i, Relaxed),
         };
         old.wrapping_sub(i) as u32
     }
@@ -90,11 +101,21 @@ impl RefAtomic for PageWord<'_> {
     fn cmpxchg(&self, old: u32, new: u32, order: Order) -> u32 {
         let (old, new) = (old as i32, new as i32);
         let found = match order {
-            Order::Full => self.0.cmpxchg(old, new, Full),
-            Order::Acquire => self.0.cmpxchg(old, new, Acquire),
-            Order::Release => self.0.cmpxchg(old, new, Release),
-            Order::Relaxed => self.0.cmpxchg(old, new, Relaxed),
+            Order::Full => self.word.cmpxchg(old, new, Full),
+            Order::Acquire => self.word.cmpxchg(old, new, Acquire),
+            Order::Release => self.word.cmpxchg(old, new, Release),
+            Order::Relaxed => self.word.cmpxchg(old, new, Relaxed),
         };
         found.unwrap_or_else(|v| v) as u32
+    }
+
+    #[cfg(CONFIG_PAGE_REF_TEST_VARIANTS)]
+    #[inline(always)]
+    fn window(&self) {
+        // SAFETY: `self.page` is a valid `struct page` (the type invariant).
+        // The C function returns at once unless a test holds the window open
+        // (a static key: no write to shared memory), and then calls the
+        // test's function with the page, as the C put does at this point.
+        unsafe { bindings::page_ref_test_window_enter(self.page) }
     }
 }

@@ -296,4 +296,24 @@ pub(crate) mod whole_kernel {
         // SAFETY: the caller's promise.
         unsafe { sub_and_test(page, nr) }
     }
+
+    /// `page_ref_sub_and_claim(page, nr)`: as `sub_and_test`, for the
+    /// callers that free with what they knew before the put; the last put
+    /// takes the count straight to the frozen bit (R7b).
+    ///
+    /// # Safety
+    ///
+    /// As [`sub_and_test`](super::sub_and_test).
+    #[no_mangle]
+    unsafe extern "C" fn page_ref_extern_sub_and_claim(
+        page: *mut bindings::page,
+        nr: c_int,
+    ) -> bool {
+        // SAFETY: the caller's promise.
+        let word = unsafe { PageWord::of(page) };
+        match test_variant() {
+            Variant::Correct => CORRECT.sub_and_claim(&word, nr as u32),
+            v => PageRefOps::frozen_bit(v).sub_and_claim(&word, nr as u32),
+        }
+    }
 }

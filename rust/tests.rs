@@ -247,6 +247,76 @@ mod page_ref_rust {
         Ok(())
     }
 
+    /// The page's word with a speculative get, through C, in the window
+    /// between a put's decrement and its claim.
+    struct GetInWindow<'a> {
+        page: &'a TestPage,
+        word: PageWord<'a>,
+        entered: Cell<bool>,
+        got: Cell<bool>,
+    }
+
+    impl<'a> GetInWindow<'a> {
+        fn new(page: &'a TestPage) -> Self {
+            Self {
+                page,
+                word: page.word(),
+                entered: Cell::new(false),
+                got: Cell::new(false),
+            }
+        }
+    }
+
+    impl RefAtomic for GetInWindow<'_> {
+        const BITS: u32 = 32;
+        fn read(&self) -> u32 {
+            self.word.read()
+        }
+        fn set(&self, v: u32) {
+            self.word.set(v)
+        }
+        fn set_release(&self, v: u32) {
+            self.word.set_release(v)
+        }
+        fn add_return(&self, i: u32, order: crate::algo::Order) -> u32 {
+            self.word.add_return(i, order)
+        }
+        fn sub_return(&self, i: u32, order: crate::algo::Order) -> u32 {
+            self.word.sub_return(i, order)
+        }
+        fn cmpxchg(&self, old: u32, new: u32, order: crate::algo::Order) -> u32 {
+            self.word.cmpxchg(old, new, order)
+        }
+        fn window(&self) {
+            self.entered.set(true);
+            self.got.set(self.page.try_get(Impl::C, 1));
+        }
+    }
+
+    /// R7b: the put of the raw free paths (`page_ref_sub_and_claim()`, as
+    /// this kernel runs it) leaves no zero: a speculative get placed between
+    /// a put's decrement and its claim never runs, and the last put frees.
+    /// The put of `folio_put()` (`sub_and_test`) does open that window, and
+    /// with the frozen bit the get revives the page there.
+    #[test]
+    fn raw_free_put_leaves_no_zero() -> Result {
+        let page = TestPage::alloc()?;
+        let ops = crate::rust_impl::ops();
+        let w = GetInWindow::new(&page);
+        assert_eq!(ops.sub_and_test(&w, 1), !FROZEN_BIT);
+        assert_eq!(w.entered.get(), FROZEN_BIT);
+        assert_eq!(w.got.get(), FROZEN_BIT);
+        if !FROZEN_BIT {
+            page.set_raw(1);
+        }
+        assert_eq!(page.raw(), 1);
+        let w = GetInWindow::new(&page);
+        assert!(ops.sub_and_claim(&w, 1));
+        assert!(!w.entered.get());
+        assert_eq!(page.raw(), if FROZEN_BIT { F } else { 0 });
+        Ok(())
+    }
+
     /// A sequential model of the word, for the expected outcome of a script.
     struct LocalWord(Cell<u32>);
 

@@ -98,6 +98,13 @@ pub trait RefAtomic {
     /// word holds `old`, and returns the value found either way. `order`
     /// applies only when the exchange happens.
     fn cmpxchg(&self, old: u32, new: u32, order: Order) -> u32;
+
+    /// Called by a put between its decrement to zero and its claim, where a
+    /// delay opens the races of the claim (R1, R7, R7b). Nothing by default;
+    /// the kernel's test kernels open `page_ref_test_window` here, so that a
+    /// KUnit replay can stop the Rust put there as it stops the C one.
+    #[inline(always)]
+    fn window(&self) {}
 }
 
 /// The frozen bit of a word of `A::BITS` bits: bit `BITS - 1` (bit 31 in the
@@ -340,8 +347,11 @@ impl PageRefOps {
         match self.scheme {
             Scheme::Classic => a.sub_return(nr, Order::Full) == 0,
             Scheme::FrozenBit => {
-                let count = a.sub_return(nr, self.put_order());
-                count == 0 && self.claim(a)
+                if a.sub_return(nr, self.put_order()) != 0 {
+                    return false;
+                }
+                a.window();
+                self.claim(a)
             }
         }
     }
