@@ -7,7 +7,7 @@
  * (page_ref_add_unless_zero()), the put that may be the last
  * (page_ref_dec_and_test() and its claim), page_ref_freeze(),
  * page_ref_unfreeze() and page_ref_make_ownerless(). The scenarios are the
- * races of pageref's design (R1-R7):
+ * races of pageref's design (R1-R7b):
  *
  *   r1     try-get against the last put, whose decrement and claim an
  *          injection point pulls apart; dead pages are recycled by the
