@@ -1316,6 +1316,26 @@ fail:
  */
 #define PRT_RING	256
 
+/*
+ * Pointers to pages that were the harness's and may be anyone's by now, as
+ * a lookup that raced a free keeps them (r5, r7b): pushed in turn, read at
+ * random.
+ */
+struct prt_ring {
+	atomic_t pos;
+	struct page *page[PRT_RING];
+};
+
+static void prt_ring_push(struct prt_ring *r, struct page *page)
+{
+	WRITE_ONCE(r->page[(unsigned int)atomic_inc_return(&r->pos) % PRT_RING], page);
+}
+
+static struct page *prt_ring_pick(struct prt_worker *w, struct prt_ring *r)
+{
+	return READ_ONCE(r->page[prt_rand(w) % PRT_RING]);
+}
+
 struct prt_owner {
 	struct page *own;
 	struct prt_pub ownerless;
@@ -1326,14 +1346,8 @@ struct prt_nobody {
 	struct prt_engine e;
 	int nowners;
 	struct prt_owner *owners;
-	atomic_t ring_pos;
-	struct page *ring[PRT_RING];
+	struct prt_ring ring;
 };
-
-static void prt_ring_push(struct prt_nobody *n, struct page *page)
-{
-	WRITE_ONCE(n->ring[(unsigned int)atomic_inc_return(&n->ring_pos) % PRT_RING], page);
-}
 
 static void prt_nobody_owner(struct prt_worker *w, struct prt_nobody *n)
 {
@@ -1362,7 +1376,7 @@ static void prt_nobody_owner(struct prt_worker *w, struct prt_nobody *n)
 			break;
 		prt_hold(w);
 		prt_free(page, 0);
-		prt_ring_push(n, page);
+		prt_ring_push(&n->ring, page);
 		break;
 	default:
 		page = prt_alloc(2);
@@ -1375,7 +1389,7 @@ static void prt_nobody_owner(struct prt_worker *w, struct prt_nobody *n)
 			prt_unpublish(&o->tails[t]);
 		prt_free(page, 2);
 		for (t = 0; t < 4; t++)
-			prt_ring_push(n, page + t);
+			prt_ring_push(&n->ring, page + t);
 		break;
 	}
 }
@@ -1403,7 +1417,7 @@ static void prt_nobody_try(struct prt_worker *w, struct prt_nobody *n, struct pr
 
 static void prt_nobody_stale(struct prt_worker *w, struct prt_nobody *n)
 {
-	struct page *page = READ_ONCE(n->ring[prt_rand(w) % PRT_RING]);
+	struct page *page = prt_ring_pick(w, &n->ring);
 
 	if (!page)
 		return;
@@ -1678,15 +1692,9 @@ struct prt_r7b {
 	struct prt_engine e;
 	int tainted;			/* TAINT_BAD_PAGE seen (or before the run) */
 	bool window;			/* the test series' window is ours */
-	atomic_t ring_pos;
-	struct page *ring[PRT_RING];
+	struct prt_ring ring;
 	struct page_frag_cache *frags;	/* one per worker */
 };
-
-static void prt_r7b_push(struct prt_r7b *b, struct page *page)
-{
-	WRITE_ONCE(b->ring[(unsigned int)atomic_inc_return(&b->ring_pos) % PRT_RING], page);
-}
 
 static void prt_r7b_check_taint(struct prt_r7b *b)
 {
@@ -1735,7 +1743,7 @@ static void prt_r7b_split(struct prt_worker *w, struct prt_r7b *b)
 		return;
 	split_page(page, PRT_R7B_ORDER);
 	for (i = 0; i < 1 << PRT_R7B_ORDER; i++)
-		prt_r7b_push(b, page + i);
+		prt_ring_push(&b->ring, page + i);
 	prt_hold(w);
 	for (i = 0; i < 1 << PRT_R7B_ORDER; i++) {
 		prt_inc(w, PRT_OPS);
@@ -1761,7 +1769,7 @@ static void prt_r7b_owner(struct prt_worker *w, struct prt_r7b *b)
 		page = alloc_pages(GFP_KERNEL | __GFP_COMP | __GFP_NOWARN, PRT_R7B_ORDER);
 		if (!page)
 			break;
-		prt_r7b_push(b, page);
+		prt_ring_push(&b->ring, page);
 		prt_hold(w);
 		prt_r7b_call(w, true, __free_pages(page, PRT_R7B_ORDER));
 		prt_inc(w, PRT_FREES);
@@ -1770,7 +1778,7 @@ static void prt_r7b_owner(struct prt_worker *w, struct prt_r7b *b)
 		addr = __get_free_pages(GFP_KERNEL | __GFP_NOWARN, PRT_R7B_ORDER);
 		if (!addr)
 			break;
-		prt_r7b_push(b, virt_to_page((void *)addr));
+		prt_ring_push(&b->ring, virt_to_page((void *)addr));
 		prt_hold(w);
 		prt_r7b_call(w, true, free_pages(addr, PRT_R7B_ORDER));
 		prt_inc(w, PRT_FREES);
@@ -1779,7 +1787,7 @@ static void prt_r7b_owner(struct prt_worker *w, struct prt_r7b *b)
 		frag = page_frag_alloc(nc, 256, GFP_KERNEL | __GFP_NOWARN);
 		if (!frag)
 			break;
-		prt_r7b_push(b, virt_to_head_page(frag));
+		prt_ring_push(&b->ring, virt_to_head_page(frag));
 		prt_hold(w);
 		prt_r7b_call(w, true, page_frag_free(frag));
 		break;
@@ -1792,7 +1800,7 @@ static void prt_r7b_owner(struct prt_worker *w, struct prt_r7b *b)
 
 static void prt_r7b_getter(struct prt_worker *w, struct prt_r7b *b)
 {
-	struct page *page = READ_ONCE(b->ring[prt_rand(w) % PRT_RING]);
+	struct page *page = prt_ring_pick(w, &b->ring);
 
 	if (!page)
 		return;
