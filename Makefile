@@ -36,7 +36,7 @@ export ARCH KDIR
 # Kernel trees, builds, ccache and cargo targets live here, not in the repo.
 CACHE := $(or $(PAGEREF_CACHE),$(HOME)/.cache/pageref)
 
-.PHONY: help setup run test test-all kunit bench race race-matrix clean-cache
+.PHONY: help setup run test test-all kunit bench perf race race-matrix clean-cache
 help:
 	@echo 'pageref: frozen-bit page refcount, its Rust twin and their tests'
 	@echo
@@ -48,7 +48,11 @@ help:
 	@echo '  make test-all [KDIR=tree]  the same over every configuration on both arches'
 	@echo '              (kunit/configs/all.list, eight kernels)'
 	@echo '  make setup  install what is missing (Debian 12, root)'
-	@echo '  make bench  contention benchmark: CAS loop vs frozen-bit add vs plain add, 1..N threads'
+	@echo '  make bench  userspace benchmark: gets, get+put pairs and the last put, classic vs'
+	@echo '              frozen bit vs plain adds, 1..N threads; CSVs and plots in $(CACHE)/results/bench'
+	@echo '  make perf   [ARCH=x86_64|arm64] [PERF_ARGS=...]  the benchmarks: make bench, then the read'
+	@echo '              storm and the cost on free in guests of the classic, frozen-bit and Rust'
+	@echo '              kernels (TCG); one table of ratios, CSVs and plots (scripts/perf --help)'
 	@echo '  make race   [ARCH=x86_64|arm64] [RACE_ARGS=...]  boot the test kernel with 4 CPUs and'
 	@echo '              run the kthread race harness (scripts/race --help)'
 	@echo '  make race-matrix [RACE_ARGS=...]  the harness'"'"'s acceptance runs and their table:'
@@ -69,7 +73,12 @@ test-all:
 	scripts/run --userspace --lint --list kunit/configs/all.list
 
 bench:
-	cd rust/verify && CARGO_TARGET_DIR="$(CACHE)/cargo/verify" cargo run --release --bin bench
+	cd rust/verify && CARGO_TARGET_DIR="$(CACHE)/cargo/verify" \
+		cargo run --release --bin bench -- --out "$(CACHE)/results/bench"
+	scripts/plot "$(CACHE)"/results/bench/userspace-*.csv
+
+perf:
+	scripts/perf --arch $(ARCH) $(PERF_ARGS)
 
 race:
 	scripts/race --arch $(ARCH) $(RACE_ARGS)

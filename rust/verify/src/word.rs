@@ -137,6 +137,13 @@ impl StdWord {
     pub fn inc_relaxed(&self) {
         self.0.fetch_add(1, Relaxed);
     }
+
+    /// The plain atomic decrement of the floor: `lock xadd` on x86_64,
+    /// `atomic_dec()`.
+    #[inline]
+    pub fn dec_relaxed(&self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
 }
 
 #[inline(always)]

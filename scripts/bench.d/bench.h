@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers of pageref's guest benchmarks (scripts/bench.d), which run in the
+ * stress boot's guest (scripts/stress --bench). Unlike the stress programs
+ * they are built against glibc, statically: the read storm needs threads
+ * (pthreads), as the scheme's authors ran it, and pinning.
+ */
+#ifndef PAGEREF_BENCH_H
+#define PAGEREF_BENCH_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* More than any guest here has CPUs (scripts/perf boots at most 2x the host's). */
+#define BENCH_MAX_THREADS 64
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+static inline void die(const char *what)
+{
+	fprintf(stderr, "pageref-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static inline long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static inline void sleep_ms(long long ms)
+{
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* The CPUs the guest has online. */
+static inline int ncpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? n : 1;
+}
+
+/* Pin the calling thread (or process) to one CPU. */
+static inline void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity");
+}
+
+/*
+ * The arguments of every benchmark, "SECONDS MAX_THREADS": exits with 2 and
+ * a usage line naming @prog if they are not two numbers in range.
+ */
+static inline void bench_args(int argc, char **argv, const char *prog,
+			      int *secs, int *max)
+{
+	*secs = argc == 3 ? atoi(argv[1]) : 0;
+	*max = argc == 3 ? atoi(argv[2]) : 0;
+	if (*secs < 1 || *max < 1 || *max > BENCH_MAX_THREADS) {
+		fprintf(stderr, "usage: %s SECONDS MAX_THREADS (1..%d)\n",
+			prog, BENCH_MAX_THREADS);
+		exit(2);
+	}
+}
+
+#endif /* PAGEREF_BENCH_H */
