@@ -4,8 +4,10 @@
 
 Input: --raw FILE, one line per measurement, as scripts/perf writes them:
 
-  kernel=frozen smp=2 round=3 pageref-bench: readstorm threads=2 ops=N ms=M
-  kernel=classic smp=4 round=1 pageref-bench: freecost mode=anon threads=4 pages=N ms=M
+  kernel=frozen smp=2 round=3 pageref-bench: readstorm rep=1 threads=2 ops=N ms=M
+  kernel=classic smp=4 round=1 pageref-bench: freecost rep=2 mode=anon threads=4 pages=N ms=M
+
+A boot's rate is the median of its repetitions (rep=, 1 if absent).
 
 Output in --out: per figure (benchmark, mode, guest CPUs) a CSV of the
 median rate by thread count, one column per kernel, in the form
@@ -38,8 +40,9 @@ WHAT = {
 
 def parse(path):
     """{(figure, smp): {threads: {kernel: {round: rate}}}}"""
-    data = collections.defaultdict(
-        lambda: collections.defaultdict(lambda: collections.defaultdict(dict)))
+    reps = collections.defaultdict(
+        lambda: collections.defaultdict(
+            lambda: collections.defaultdict(lambda: collections.defaultdict(list))))
     with open(path) as f:
         for n, line in enumerate(f, 1):
             words = line.split()
@@ -55,9 +58,12 @@ def parse(path):
             ms = int(kv["ms"])
             if ms <= 0:
                 sys.exit(f"{path}:{n}: no time measured: {line.strip()}")
-            cell = data[(figure, int(kv["smp"]))][int(kv["threads"])]
-            cell[kv["kernel"]][int(kv["round"])] = count * 1000.0 / ms
-    return data
+            cell = reps[(figure, int(kv["smp"]))][int(kv["threads"])]
+            cell[kv["kernel"]][int(kv["round"])].append(count * 1000.0 / ms)
+    return {key: {t: {k: {r: statistics.median(v) for r, v in boots.items()}
+                      for k, boots in cell.items()}
+                  for t, cell in rows.items()}
+            for key, rows in reps.items()}
 
 
 def main():

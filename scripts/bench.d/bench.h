@@ -68,16 +68,23 @@ static inline void pin_to_cpu(int cpu)
 }
 
 /*
- * The arguments of every benchmark, "SECONDS MAX_THREADS": exits with 2 and
- * a usage line naming @prog if they are not two numbers in range.
+ * The arguments of every benchmark, "SECONDS MAX_THREADS [REPS]": exits
+ * with 2 and a usage line naming @prog if they are not numbers in range.
+ * REPS (default 1) repeats the whole series of measurements, so that a
+ * slow stretch of the host weighs on every thread count alike.
  */
 static inline void bench_args(int argc, char **argv, const char *prog,
-			      int *secs, int *max)
+			      int *secs, int *max, int *reps)
 {
-	*secs = argc == 3 ? atoi(argv[1]) : 0;
-	*max = argc == 3 ? atoi(argv[2]) : 0;
-	if (*secs < 1 || *max < 1 || *max > BENCH_MAX_THREADS) {
-		fprintf(stderr, "usage: %s SECONDS MAX_THREADS (1..%d)\n",
+	int ok = argc == 3 || argc == 4;
+
+	*secs = ok ? atoi(argv[1]) : 0;
+	*max = ok ? atoi(argv[2]) : 0;
+	*reps = argc == 4 ? atoi(argv[3]) : 1;
+	if (*secs < 1 || *max < 1 || *max > BENCH_MAX_THREADS ||
+	    *reps < 1 || *reps > 100) {
+		fprintf(stderr,
+			"usage: %s SECONDS MAX_THREADS (1..%d) [REPS (1..100)]\n",
 			prog, BENCH_MAX_THREADS);
 		exit(2);
 	}

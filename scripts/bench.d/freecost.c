@@ -11,13 +11,14 @@
  *   file  pwrite 64 pages to a tmpfs file, ftruncate it to 0: the page
  *         cache's reference is the last (truncate_inode_pages_range())
  *
- * Usage: freecost SECONDS MAX_WORKERS
+ * Usage: freecost SECONDS MAX_WORKERS [REPS]
  *
- * For each mode and for 1 and MAX_WORKERS workers (processes, not threads,
+ * For each repetition R = 1 .. REPS (default 1), each mode and 1 and
+ * MAX_WORKERS workers (processes, not threads,
  * so that they do not share one mmap_lock; worker i pinned to CPU i), each
  * worker loops for SECONDS; one line per run, which scripts/perf reads:
  *
- *   pageref-bench: freecost mode=anon threads=T pages=N ms=M
+ *   pageref-bench: freecost rep=R mode=anon threads=T pages=N ms=M
  *
  * Transparent huge pages are refused (MADV_NOHUGEPAGE): 4 KiB pages only.
  */
@@ -77,7 +78,7 @@ static void file_loop(struct shared *sh, int id)
 	atomic_fetch_add(&sh->pages, pages);
 }
 
-static void run(const char *mode, int workers, int secs)
+static void run(const char *mode, int workers, int secs, int rep)
 {
 	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -114,8 +115,8 @@ static void run(const char *mode, int workers, int secs)
 			mode);
 		exit(1);
 	}
-	printf("pageref-bench: freecost mode=%s threads=%d pages=%llu ms=%lld\n",
-	       mode, workers, (unsigned long long)sh->pages, now_ms() - start);
+	printf("pageref-bench: freecost rep=%d mode=%s threads=%d pages=%llu ms=%lld\n",
+	       rep, mode, workers, (unsigned long long)sh->pages, now_ms() - start);
 	fflush(stdout);
 	munmap(sh, sizeof(*sh));
 }
@@ -123,13 +124,15 @@ static void run(const char *mode, int workers, int secs)
 int main(int argc, char **argv)
 {
 	static const char * const modes[] = { "anon", "file" };
-	int secs, max;
+	int secs, max, reps, rep;
 
-	bench_args(argc, argv, "freecost", &secs, &max);
-	for (unsigned int m = 0; m < ARRAY_SIZE(modes); m++) {
-		run(modes[m], 1, secs);
-		if (max > 1)
-			run(modes[m], max, secs);
+	bench_args(argc, argv, "freecost", &secs, &max, &reps);
+	for (rep = 1; rep <= reps; rep++) {
+		for (unsigned int m = 0; m < ARRAY_SIZE(modes); m++) {
+			run(modes[m], 1, secs, rep);
+			if (max > 1)
+				run(modes[m], max, secs, rep);
+		}
 	}
 	return 0;
 }

@@ -7,11 +7,12 @@
  * classic scheme's cmpxchg loop or the frozen bit's single add) and puts it
  * after the copy, so all CPUs meet on one refcount word.
  *
- * Usage: readstorm SECONDS MAX_THREADS
+ * Usage: readstorm SECONDS MAX_THREADS [REPS]
  *
- * For T = 1 .. MAX_THREADS it prints one line that scripts/perf reads:
+ * For each repetition R = 1 .. REPS (default 1) and T = 1 .. MAX_THREADS
+ * it prints one line that scripts/perf reads:
  *
- *   pageref-bench: readstorm threads=T ops=N ms=M
+ *   pageref-bench: readstorm rep=R threads=T ops=N ms=M
  *
  * (N reads by all threads together in M milliseconds). Built statically
  * against glibc (pthreads) by scripts/stress; exits nonzero on any error.
@@ -44,13 +45,39 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+/* T readers for SECONDS; prints the line of repetition @rep. */
+static void measure(int t, int secs, int rep)
 {
 	struct worker workers[BENCH_MAX_THREADS];
-	char page[4096];
-	int secs, max, t, i;
+	unsigned long long ops = 0;
+	long long start;
+	int i;
 
-	bench_args(argc, argv, "readstorm", &secs, &max);
+	atomic_store(&stop, 0);
+	start = now_ms();
+	for (i = 0; i < t; i++) {
+		workers[i].cpu = i % ncpus();
+		if (pthread_create(&workers[i].thread, NULL, reader,
+				   &workers[i]))
+			die("pthread_create");
+	}
+	sleep_ms(secs * 1000LL);
+	atomic_store(&stop, 1);
+	for (i = 0; i < t; i++) {
+		pthread_join(workers[i].thread, NULL);
+		ops += workers[i].ops;
+	}
+	printf("pageref-bench: readstorm rep=%d threads=%d ops=%llu ms=%lld\n",
+	       rep, t, ops, now_ms() - start);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	char page[4096];
+	int secs, max, reps, rep, t;
+
+	bench_args(argc, argv, "readstorm", &secs, &max, &reps);
 	/* /tmp is the tmpfs the guest's init mounts. */
 	fd = open("/tmp/readstorm", O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
@@ -58,28 +85,9 @@ int main(int argc, char **argv)
 	memset(page, 'r', sizeof(page));
 	if (pwrite(fd, page, sizeof(page), 0) != sizeof(page))
 		die("pwrite");
-	for (t = 1; t <= max; t++) {
-		unsigned long long ops = 0;
-		long long start;
-
-		atomic_store(&stop, 0);
-		start = now_ms();
-		for (i = 0; i < t; i++) {
-			workers[i].cpu = i % ncpus();
-			if (pthread_create(&workers[i].thread, NULL, reader,
-					   &workers[i]))
-				die("pthread_create");
-		}
-		sleep_ms(secs * 1000LL);
-		atomic_store(&stop, 1);
-		for (i = 0; i < t; i++) {
-			pthread_join(workers[i].thread, NULL);
-			ops += workers[i].ops;
-		}
-		printf("pageref-bench: readstorm threads=%d ops=%llu ms=%lld\n",
-		       t, ops, now_ms() - start);
-		fflush(stdout);
-	}
+	for (rep = 1; rep <= reps; rep++)
+		for (t = 1; t <= max; t++)
+			measure(t, secs, rep);
 	close(fd);
 	unlink("/tmp/readstorm");
 	return 0;
