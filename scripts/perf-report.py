@@ -13,7 +13,9 @@ Output in --out: per figure (benchmark, mode, guest CPUs) a CSV of the
 median rate by thread count, one column per kernel, in the form
 scripts/plot draws; ratios.csv and ratios.md: per figure and thread count,
 each frozen-bit kernel's rate over the classic kernel's, the median of the
-rounds' ratios with the lowest and the highest. Exit status 1 if a kernel
+rounds' ratios with the lowest and the highest; with --userspace FILE (the
+userspace-ratios.txt of rust/verify's bench) the table also has the
+userspace benchmark's ratios, measured natively. Exit status 1 if a kernel
 lacks a measurement of a round that another kernel has (a lost line).
 """
 
@@ -72,6 +74,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--machine", required=True, help="the host, for the CSVs")
     ap.add_argument("--method", required=True, help="how it was measured")
+    ap.add_argument("--userspace", help="rust/verify bench's userspace-ratios.txt")
     args = ap.parse_args()
 
     data = parse(args.raw)
@@ -105,14 +108,23 @@ def main():
         with open(f"{args.out}/perf-{figure}-smp{smp}.csv", "w") as f:
             f.write("\n".join(lines) + "\n")
 
+    if args.userspace:
+        with open(args.userspace) as f:
+            rows = [l.strip().split(",") for l in f if l.strip() and not l.startswith("#")]
+        for m, threads, ratio, low, high, runs in rows[1:]:
+            ratios.append((f"userspace {m}", "native", int(threads), "frozen-bit",
+                           float(ratio), float(low), float(high), int(runs)))
+
     with open(f"{args.out}/ratios.csv", "w") as f:
         f.write(f"# machine: {args.machine}\n# method: {args.method}\n")
         f.write("figure,vcpus,threads,kernel,ratio,lowest,highest,rounds\n")
         for r in ratios:
             f.write("{},{},{},{},{:.3f},{:.3f},{:.3f},{}\n".format(*r))
     with open(f"{args.out}/ratios.md", "w") as f:
-        f.write(f"Guests under QEMU TCG: rate over the classic kernel's, {args.method}; "
-                f"{args.machine}\n\n")
+        f.write(f"Frozen bit / classic scheme (above 1: the frozen bit is faster). Guests "
+                f"under QEMU TCG: rate over the classic kernel's, {args.method}; "
+                f"{args.machine}. Userspace (native): classic ns / frozen-bit ns, "
+                f"the median of the bench's runs.\n\n")
         f.write("| figure | vCPUs | threads | kernel | ratio | lowest | highest |\n")
         f.write("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n")
         for r in ratios:

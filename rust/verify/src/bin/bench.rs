@@ -27,7 +27,8 @@
 //! alike; the figures are medians over the runs, the ratios the medians of
 //! each run's ratios. It prints Markdown tables and, with `--out DIR`, writes
 //! `DIR/userspace-<measurement>.csv` (ns per operation by threads, one
-//! column a scheme, the machine in its comments) for `scripts/plot`.
+//! column a scheme, the machine in its comments) for `scripts/plot`, and
+//! `DIR/userspace-ratios.txt` (the ratios, CSV) for `scripts/perf-report.py`.
 
 use page_ref_verify::algo::{PageRefOps, RefAtomic, Variant};
 use page_ref_verify::word::StdWord;
@@ -174,8 +175,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// One row: for `threads` threads, the median ns per operation of each
-/// scheme, then the median of each run's classic / frozen-bit ratio.
-fn row(measure: Measure, threads: usize, ops: u64, runs: usize) -> (Vec<f64>, f64) {
+/// scheme, then the median, lowest and highest of the runs' classic /
+/// frozen-bit ratios.
+fn row(measure: Measure, threads: usize, ops: u64, runs: usize) -> (Vec<f64>, [f64; 3]) {
     let schemes = measure.schemes();
     let mut cols = vec![Vec::new(); schemes.len()];
     let mut ratios = Vec::new();
@@ -189,7 +191,12 @@ fn row(measure: Measure, threads: usize, ops: u64, runs: usize) -> (Vec<f64>, f6
             col.push(*v);
         }
     }
-    (cols.into_iter().map(median).collect(), median(ratios))
+    let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let highest = ratios.iter().copied().fold(0.0, f64::max);
+    (
+        cols.into_iter().map(median).collect(),
+        [median(ratios), lowest, highest],
+    )
 }
 
 /// The first "model name" of /proc/cpuinfo.
@@ -266,6 +273,13 @@ fn main() -> std::io::Result<()> {
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)?;
     }
+    // The ratios, for the table of scripts/perf: per measurement and
+    // thread count, classic ns / frozen-bit ns (above 1: the frozen bit is
+    // faster), as the guests' rates are compared.
+    let mut ratios = format!(
+        "# machine: {machine}\n# method: {method}\n\
+         measurement,threads,ratio,lowest,highest,runs\n"
+    );
     for measure in [Measure::Get, Measure::GetPut, Measure::LastPut] {
         let schemes = measure.schemes();
         let names: Vec<_> = schemes.iter().map(|s| s.name()).collect();
@@ -285,15 +299,23 @@ fn main() -> std::io::Result<()> {
             names.join(",")
         );
         for threads in 1..=max {
-            let (ns, ratio) = row(measure, threads, args.ops, args.runs);
+            let (ns, [ratio, lowest, highest]) = row(measure, threads, args.ops, args.runs);
             let cells: Vec<_> = ns.iter().map(|v| format!("{v:.2}")).collect();
             println!("| {threads} | {} | {ratio:.2} |", cells.join(" | "));
             csv += &format!("{threads},{}\n", cells.join(","));
+            ratios += &format!(
+                "{},{threads},{ratio:.3},{lowest:.3},{highest:.3},{}\n",
+                measure.name(),
+                args.runs
+            );
         }
         if let Some(dir) = &args.out {
             let path = dir.join(format!("userspace-{}.csv", measure.name()));
             std::fs::File::create(&path)?.write_all(csv.as_bytes())?;
         }
+    }
+    if let Some(dir) = &args.out {
+        std::fs::File::create(dir.join("userspace-ratios.txt"))?.write_all(ratios.as_bytes())?;
     }
     Ok(())
 }
