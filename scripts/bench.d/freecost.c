@@ -115,9 +115,8 @@ static void run(const char *mode, int workers, int secs, int rep)
 			mode);
 		exit(1);
 	}
-	printf("pageref-bench: freecost rep=%d mode=%s threads=%d pages=%llu ms=%lld\n",
+	report("pageref-bench: freecost rep=%d mode=%s threads=%d pages=%llu ms=%lld\n",
 	       rep, mode, workers, (unsigned long long)sh->pages, now_ms() - start);
-	fflush(stdout);
 	munmap(sh, sizeof(*sh));
 }
 

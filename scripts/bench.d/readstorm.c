@@ -67,9 +67,8 @@ static void measure(int t, int secs, int rep)
 		pthread_join(workers[i].thread, NULL);
 		ops += workers[i].ops;
 	}
-	printf("pageref-bench: readstorm rep=%d threads=%d ops=%llu ms=%lld\n",
+	report("pageref-bench: readstorm rep=%d threads=%d ops=%llu ms=%lld\n",
 	       rep, t, ops, now_ms() - start);
-	fflush(stdout);
 }
 
 int main(int argc, char **argv)

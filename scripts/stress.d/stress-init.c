@@ -116,8 +116,7 @@ static int run_program(char *name, int limit, char **argv)
 	for (char **a = argv; *a; a++)
 		if (strlen(*a) + 3 < (size_t)(out + sizeof(out) - p))
 			p = put(put(p, " "), *a);
-	p = put(p, "\n");
-	write(1, out, p - out);
+	say("%s\n", out);
 	pid = fork();
 	if (pid == 0) {
 		setpgid(0, 0);
@@ -148,7 +147,11 @@ static int run_program(char *name, int limit, char **argv)
 	kill(-pid, SIGKILL);
 	reap();
 	ms = now_ms() - start;
-	/* One write, so that nothing is printed into the middle of it. */
+	/*
+	 * One record of the kernel log (say()), not a write to the console:
+	 * a kernel line printed meanwhile would land inside it, as a vmstat
+	 * line once did between "pageref-stress: " and the rest.
+	 */
 	p = put(put(put(out, "pageref-stress: "), name), ": ");
 	if (timed_out) {
 		p = put(p, "FAIL (timeout");
@@ -160,8 +163,8 @@ static int run_program(char *name, int limit, char **argv)
 	}
 	p = put(put(p, ", "), itoa(ms / 1000));
 	p = put(put(p, "."), itoa(ms % 1000 / 100));
-	p = put(p, " s)\n");
-	write(1, out, p - out);
+	p = put(p, " s)");
+	say("%s\n", out);
 	return !timed_out && WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
 }
 
