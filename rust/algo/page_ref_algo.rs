@@ -151,7 +151,8 @@ pub enum Variant {
     /// Freeze stores 0, as upstream does. Caught by R3, R4 and R6.
     FreezeStoresZero,
     /// Unfreeze adds the new count to the frozen word (clearing the bit)
-    /// instead of storing it, so failed gets' leftovers remain. Caught by R4.
+    /// instead of storing it, so failed gets' leftovers remain. Caught by R4
+    /// and R6 against an unfreeze.
     UnfreezeAdds,
     /// `inc_ownerless()` only adds one, as `page_ref_inc()` does, so a page
     /// taken off the allocator keeps its frozen bit. Caught by R10.
@@ -182,11 +183,16 @@ pub enum Variant {
     /// claim won late, on a later incarnation's zero: the code before the R7b
     /// fix. Caught by R7b.
     StaleClaimable,
+    /// The overflow guard resets a frozen word with a blind store of the
+    /// frozen bit instead of a `cmpxchg` from what its add returned, so that
+    /// a count an unfreeze or an allocation stored in between is lost and a
+    /// held page reads frozen. Caught by R6 against an unfreeze.
+    GuardStoresFrozen,
 }
 
 impl Variant {
     /// Every variant, [`Variant::Correct`] first.
-    pub const ALL: [Variant; 16] = [
+    pub const ALL: [Variant; 17] = [
         Variant::Correct,
         Variant::ClaimWithoutCas,
         Variant::RelaxedClaim,
@@ -203,6 +209,7 @@ impl Variant {
         Variant::RelaxedFreeze,
         Variant::RelaxedUnfreeze,
         Variant::StaleClaimable,
+        Variant::GuardStoresFrozen,
     ];
 
     /// The variant's name, as a module parameter spells it.
@@ -224,6 +231,7 @@ impl Variant {
             Variant::RelaxedFreeze => "relaxed_freeze",
             Variant::RelaxedUnfreeze => "relaxed_unfreeze",
             Variant::StaleClaimable => "stale_claimable",
+            Variant::GuardStoresFrozen => "guard_stores_frozen",
         }
     }
 
@@ -314,7 +322,7 @@ impl PageRefOps {
                     return true;
                 }
                 if !self.is(Variant::NoOverflowGuard) {
-                    Self::drop_leftovers(a, count);
+                    self.drop_leftovers(a, count);
                 }
                 false
             }
@@ -328,8 +336,14 @@ impl PageRefOps {
     ///
     /// Relaxed: whoever unfreezes or allocates stores a whole count over the
     /// word, and nobody acts on leftovers; `r6_overflow_guard` passes with it.
-    fn drop_leftovers<A: RefAtomic>(a: &A, mut count: u32) {
+    fn drop_leftovers<A: RefAtomic>(self, a: &A, mut count: u32) {
         let f = frozen::<A>();
+        if self.is(Variant::GuardStoresFrozen) {
+            if count & f != 0 && (count & !f) >= guard::<A>() {
+                a.set(f);
+            }
+            return;
+        }
         while count & f != 0 && (count & !f) >= guard::<A>() {
             let found = a.cmpxchg(count, f, Order::Relaxed);
             if found == count {

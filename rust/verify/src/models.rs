@@ -32,7 +32,7 @@
 //! threads, bounded at 3 preemptions (see there). The store-buffering models
 //! of the fully ordered operations are two-thread litmus tests by nature.
 
-use crate::algo::{frozen, PageRefOps, RefAtomic, Scheme};
+use crate::algo::{frozen, guard, PageRefOps, RefAtomic, Scheme};
 use crate::word::LoomWord;
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{fence, AtomicU32};
@@ -541,6 +541,35 @@ pub fn r6_overflow_guard(ops: PageRefOps, threads: usize, nr: u32) -> usize {
     })
 }
 
+/// R6 against an unfreeze: the guard's reset must not undo a count stored
+/// between the failed add that found the leftovers at the guard and the
+/// reset. The owner freezes its page, whose leftovers stand one below the
+/// guard (as if failed gets had piled up), while getters try once each: the
+/// first failed add reaches the guard and resets the word. The owner then
+/// unfreezes to 1. After all threads the count is 1 plus the successful
+/// gets, in a word without the frozen bit: a reset that stored the frozen
+/// bit blindly, after the unfreeze, freezes a page its owner holds.
+///
+/// Two and three threads, exhaustive.
+pub fn r6_guard_vs_unfreeze(ops: PageRefOps, threads: usize) -> usize {
+    explore(None, move || {
+        let page = Page::new(ops, 1);
+        assert!(page.freeze(1));
+        if ops.scheme() == Scheme::FrozenBit {
+            page.word.set(frozen::<Word>() | (guard::<Word>() - 1));
+        }
+        let getters = spawn(&page, threads, |p, _| u32::from(p.get(1)));
+        page.unfreeze(1);
+        let got: u32 = join(getters).into_iter().sum();
+        let raw = page.word.read();
+        assert_eq!(
+            raw,
+            1 + got,
+            "word {raw:#x} after unfreeze(1) and {got} gets"
+        );
+    })
+}
+
 /// R7, a stale claim across free and reuse: the owner `P` puts its last
 /// reference while getters revive the page; whoever frees incarnation 1
 /// reallocates it (incarnation 2: new page state, count 1), writes it and
@@ -692,7 +721,7 @@ pub type Model = (&'static str, fn(PageRefOps) -> usize);
 
 /// Every model with two threads, as `tests/variants.rs` runs them against
 /// each variant.
-pub const ALL: [Model; 14] = [
+pub const ALL: [Model; 15] = [
     ("r1_try_get_vs_last_put", |ops| {
         r1_try_get_vs_last_put(ops, 2)
     }),
@@ -704,6 +733,7 @@ pub const ALL: [Model; 14] = [
     }),
     ("r5_ownerless_pages", |ops| r5_ownerless_pages(ops, 2)),
     ("r6_overflow_guard", |ops| r6_overflow_guard(ops, 2, 2)),
+    ("r6_guard_vs_unfreeze", |ops| r6_guard_vs_unfreeze(ops, 2)),
     ("r7_stale_claim_across_reuse", |ops| {
         r7_stale_claim_across_reuse(ops, 2, Default::default())
     }),

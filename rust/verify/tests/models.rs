@@ -93,6 +93,11 @@ fn r6_guard_margin_is_exact() {
 }
 
 #[test]
+fn r6_guard_vs_unfreeze() {
+    both("r6 vs unfreeze", models::r6_guard_vs_unfreeze);
+}
+
+#[test]
 fn r7_stale_claim_across_reuse() {
     both("r7", |ops, threads| {
         models::r7_stale_claim_across_reuse(ops, threads, Arc::new(AtomicUsize::new(0)))

@@ -7,7 +7,7 @@ use page_ref_verify::algo::{PageRefOps, Variant};
 use page_ref_verify::models;
 
 /// The models that catch each broken variant.
-const CAUGHT_BY: [(Variant, &[&str]); 15] = [
+const CAUGHT_BY: [(Variant, &[&str]); 16] = [
     (
         Variant::ClaimWithoutCas,
         &[
@@ -36,7 +36,10 @@ const CAUGHT_BY: [(Variant, &[&str]); 15] = [
             "r6_overflow_guard",
         ],
     ),
-    (Variant::UnfreezeAdds, &["r4_try_get_vs_unfreeze"]),
+    (
+        Variant::UnfreezeAdds,
+        &["r4_try_get_vs_unfreeze", "r6_guard_vs_unfreeze"],
+    ),
     (Variant::IncOwnerlessAdds, &["r10_inc_ownerless"]),
     (Variant::AcquireTryGet, &["try_get_is_fully_ordered"]),
     (
@@ -63,6 +66,7 @@ const CAUGHT_BY: [(Variant, &[&str]); 15] = [
     ),
     (Variant::RelaxedUnfreeze, &["r4_try_get_vs_unfreeze"]),
     (Variant::StaleClaimable, &["r7b_stale_claim_on_free_pages"]),
+    (Variant::GuardStoresFrozen, &["r6_guard_vs_unfreeze"]),
 ];
 
 /// Runs every model on `variant` and checks that exactly the expected ones
@@ -188,4 +192,9 @@ fn relaxed_unfreeze_is_caught() {
 #[test]
 fn stale_claimable_is_caught() {
     check(Variant::StaleClaimable);
+}
+
+#[test]
+fn guard_stores_frozen_is_caught() {
+    check(Variant::GuardStoresFrozen);
 }
