@@ -38,19 +38,6 @@ impl Scenario {
         Scenario::Mixed,
     ];
 
-    /// The scenarios that are one engine each.
-    pub(crate) const ENGINES: [Scenario; 9] = [
-        Scenario::R1,
-        Scenario::R2,
-        Scenario::R3,
-        Scenario::R4,
-        Scenario::R5,
-        Scenario::R6,
-        Scenario::R7,
-        Scenario::R7b,
-        Scenario::Guard,
-    ];
-
     /// Its name: that of its module parameter and of its KTAP test.
     pub(crate) const fn name(self) -> &'static str {
         match self {

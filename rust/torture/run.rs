@@ -359,7 +359,7 @@ pub(crate) fn run_scenario(cfg: &Cfg, sc: Scenario, ops: KBox<dyn RefOps>) -> Re
         nthr
     };
     let mut engines = KVec::<(Scenario, Arc<dyn Engine>)>::new();
-    for kind in Scenario::ENGINES {
+    for kind in Scenario::ALL.into_iter().filter(|k| *k != Scenario::Mixed) {
         let mixed =
             sc == Scenario::Mixed && kind != Scenario::Guard && crate::engines::exists(kind);
         if sc == kind || mixed {

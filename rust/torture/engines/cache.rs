@@ -16,6 +16,9 @@
 //! with a new page; getters look the page up, try-get it and re-check the
 //! slot, and keep stale pointers that they try again later.
 
+use super::incarnation::{
+    st, st_gen, st_phase, stamp, stamped_by, Phase, CACHES, GEN_MASK, MAGIC, PHASE_NAMES, RECS,
+};
 use super::last_put;
 use crate::pages::{self, is_buddy, pfn};
 use crate::params::Scenario;
@@ -27,37 +30,7 @@ use kernel::sync::atomic::{Acquire, Atomic, Full, Relaxed, Release};
 use kernel::sync::barrier::smp_mb;
 use kernel::sync::{rcu, Arc};
 
-const RECS: u32 = 8;
-const GEN_MASK: u32 = u32::MAX >> 2;
 const NSTALE: usize = 8;
-const MAGIC: usize = 0x7061_6765_7265_664e;
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    /// The slot holds its reference.
-    Live = 0,
-    /// Released: the last put's winner will free it.
-    Releasing = 1,
-    /// Freed.
-    Dead = 2,
-    /// Being allocated.
-    Alloc = 3,
-}
-
-const PHASE_NAMES: [&str; 4] = ["live", "releasing", "dead", "alloc"];
-
-fn st(gen: u32, phase: Phase) -> i32 {
-    ((gen & GEN_MASK) << 2 | phase as u32) as i32
-}
-
-fn st_gen(st: i32) -> u32 {
-    st as u32 >> 2
-}
-
-fn st_phase(st: i32) -> usize {
-    (st & 3) as usize
-}
-
 struct Slot {
     /// pool: the slot's page; else the published page, or null.
     page: Atomic<*mut bindings::page>,
@@ -68,39 +41,6 @@ struct Slot {
     /// Incarnation `g`'s state is `rec[g % RECS]`.
     rec: [Atomic<i32>; RECS as usize],
 }
-
-/// The stamp in the first bytes of a cache page. Its fields are atomics:
-/// a getter with a stale pointer may read the stamp of a page that is
-/// being reallocated.
-#[repr(C)]
-struct Stamp {
-    /// `MAGIC ^` the page's address.
-    magic: Atomic<usize>,
-    /// The cache, by address.
-    cache: Atomic<usize>,
-    slot: Atomic<u32>,
-    gen: Atomic<u32>,
-    /// References taken by the holders that count.
-    gets: Atomic<i64>,
-    /// References those holders and the slot put.
-    puts: Atomic<i64>,
-}
-
-/// The stamp of `page`.
-///
-/// # Safety
-///
-/// `page` points to an order-0 page of the memory map, whose first bytes
-/// are only ever accessed atomically while the harness looks at them: a
-/// page of the harness, or one it holds a reference to.
-unsafe fn stamp<'a>(page: *mut bindings::page) -> &'a Stamp {
-    // SAFETY: the caller's promise; `page_address()` of a page of the
-    // memory map is its address in the direct map, aligned to a page.
-    unsafe { &*bindings::page_address(page).cast::<Stamp>() }
-}
-
-/// The cache engines of the run, to recognise a stamp's cache.
-static CACHES: [Atomic<usize>; 2] = [Atomic::new(0), Atomic::new(0)];
 
 /// The stale pointers one getter of r7 keeps, as a lookup that raced a
 /// free would: a page and the slot it was found in.
@@ -115,26 +55,6 @@ pub(super) struct Cache {
     slots: KVec<Slot>,
     /// One per thread.
     stale: KVec<StaleSet>,
-}
-
-/// Whether `page` carries a stamp, and of which live cache.
-///
-/// # Safety
-///
-/// As [`stamp`].
-unsafe fn stamped_by(page: *mut bindings::page) -> Option<&'static Cache> {
-    // SAFETY: the caller's promise.
-    let s = unsafe { stamp(page) };
-    if s.magic.load(Relaxed) != MAGIC ^ page as usize {
-        return None;
-    }
-    let c = s.cache.load(Relaxed);
-    if c == 0 || !CACHES.iter().any(|k| k.load(Relaxed) == c) {
-        return None;
-    }
-    // SAFETY: a registered cache lives until its drop unregisters it, which
-    // is after every thread of the run has stopped.
-    Some(unsafe { &*(c as *const Cache) })
 }
 
 impl Cache {
@@ -415,16 +335,7 @@ impl Cache {
             );
             return;
         }
-        if st_gen(rs) != g || st_phase(rs) == Phase::Dead as usize {
-            violation!(
-                w.run,
-                Scenario::R1,
-                "slot {}: a get succeeded on incarnation {}, which is {}/{}",
-                s,
-                g,
-                PHASE_NAMES[st_phase(rs)],
-                st_gen(rs)
-            );
+        if !in_use(&w.run, Scenario::R1, s, g, rs) {
             return;
         }
         if st_phase(rs) == Phase::Releasing as usize {
@@ -528,16 +439,7 @@ impl Cache {
         }
         let g = d.gen.load(Relaxed);
         let rs = slot.rec[(g % RECS) as usize].load(Relaxed);
-        if st_gen(rs) != g || st_phase(rs) == Phase::Dead as usize {
-            violation!(
-                w.run,
-                Scenario::R7,
-                "slot {} incarnation {} is in use, and {}/{}",
-                s,
-                g,
-                PHASE_NAMES[st_phase(rs)],
-                st_gen(rs)
-            );
+        if !in_use(&w.run, Scenario::R7, s, g, rs) {
             return;
         }
         d.gets.fetch_add(1, Relaxed);
@@ -545,6 +447,24 @@ impl Cache {
         d.puts.fetch_add(1, Relaxed);
         self.put(w, page, Some((self.addr(), s, g)));
     }
+}
+
+/// Whether record `rs` of slot `s` says incarnation `g` is alive, as it
+/// must be while a getter holds a reference to it; else a violation.
+fn in_use(run: &Run, kind: Scenario, s: usize, g: u32, rs: i32) -> bool {
+    if st_gen(rs) == g && st_phase(rs) != Phase::Dead as usize {
+        return true;
+    }
+    violation!(
+        run,
+        kind,
+        "slot {}: a get holds incarnation {}, which is {}/{}",
+        s,
+        g,
+        PHASE_NAMES[st_phase(rs)],
+        st_gen(rs)
+    );
+    false
 }
 
 /// Waits a little for a count to settle: a reference in flight.

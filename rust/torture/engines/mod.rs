@@ -16,6 +16,7 @@ mod cache;
 mod flood;
 mod freeze;
 mod guard;
+mod incarnation;
 mod r2;
 mod r5;
 
