@@ -16,8 +16,7 @@ obj-$(CONFIG_PAGE_REF_KUNIT_TEST) += kunit/page_ref_kunit.o kunit/page_ref_bench
 ifdef CONFIG_PAGE_REF_KUNIT_TEST
 obj-$(CONFIG_PAGE_REF_TEST_VARIANTS) += kunit/page_ref_r7b_kunit.o
 endif
-obj-$(CONFIG_PAGE_REF_TORTURE) += harness/page_ref_torture.o
-obj-$(CONFIG_PAGE_REF_TORTURE_RUST) += rust/torture/page_ref_torture_rs.o
+obj-$(CONFIG_PAGE_REF_TORTURE) += rust/torture/page_ref_torture.o
 
 # The C operations as never-inlined functions, once per variant, for the
 # machine-code check (scripts/disasm-check); the correct ones are linked in

@@ -83,7 +83,7 @@ impl OpCounts {
         }
     }
 
-    fn inc(&self, which: Which, op: Op) {
+    pub(crate) fn inc(&self, which: Which, op: Op) {
         let c = &self.n[which as usize][op as usize];
         // Only this thread writes the counter: no read-modify-write needed.
         c.store(c.load(Relaxed) + 1, Relaxed);

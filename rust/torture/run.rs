@@ -13,7 +13,7 @@
 //! them frees it, wherever the run stopped.
 
 use crate::kthread::{KThread, Me};
-use crate::ops::{OpCounts, RefOps, Which, NR_OPS, OP_NAMES};
+use crate::ops::{Op, OpCounts, RefOps, Which, NR_OPS, OP_NAMES};
 use crate::params::{Cfg, Scenario};
 use crate::{pages, HELD};
 use core::fmt::Write;
@@ -98,6 +98,17 @@ impl Worker {
     /// The implementation under test, and this thread's counters for it.
     pub(crate) fn ops(&self) -> (&dyn RefOps, &OpCounts) {
         (&*self.run.ops, &self.stats.ops)
+    }
+
+    /// Counts an operation this thread had the kernel run (r7b, whose
+    /// calls are the kernel's own), under the implementation of the run.
+    pub(crate) fn count(&self, op: Op) {
+        let which = if self.run.cfg.rust {
+            Which::Rust
+        } else {
+            Which::C
+        };
+        self.stats.ops.inc(which, op);
     }
 
     /// Whether the run is ending.
@@ -360,8 +371,10 @@ pub(crate) fn run_scenario(cfg: &Cfg, sc: Scenario, ops: KBox<dyn RefOps>) -> Re
     };
     let mut engines = KVec::<(Scenario, Arc<dyn Engine>)>::new();
     for kind in Scenario::ALL.into_iter().filter(|k| *k != Scenario::Mixed) {
-        let mixed =
-            sc == Scenario::Mixed && kind != Scenario::Guard && crate::engines::exists(kind);
+        let mixed = sc == Scenario::Mixed
+            && kind != Scenario::Guard
+            && crate::engines::exists(kind)
+            && crate::engines::supported(cfg, kind);
         if sc == kind || mixed {
             engines.push((kind, crate::engines::create(&run, kind, per)?), GFP_KERNEL)?;
         }

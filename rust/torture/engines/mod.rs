@@ -10,7 +10,8 @@
 //! - `freeze`: try-get against freeze (r3) and against unfreeze (r4);
 //! - `flood`: failed gets on frozen pages and the overflow guard (r6);
 //! - `r5`: gets on pages nobody owns;
-//! - `guard`: the guard's reset against unfreeze and allocation.
+//! - `guard`: the guard's reset against unfreeze and allocation;
+//! - `r7b`: stale claims on the kernel's raw free paths.
 
 mod cache;
 mod flood;
@@ -19,8 +20,9 @@ mod guard;
 mod incarnation;
 mod r2;
 mod r5;
+mod r7b;
 
-use crate::params::Scenario;
+use crate::params::{Cfg, Scenario};
 use crate::run::{relax, violation, Engine, Run, Stat, Worker};
 use kernel::bindings;
 use kernel::prelude::*;
@@ -40,6 +42,7 @@ pub(crate) fn create(run: &Run, kind: Scenario, n: usize) -> Result<Arc<dyn Engi
         Scenario::R6 => Arc::new(flood::Flood::new(npages, n)?, GFP_KERNEL)?,
         Scenario::R7 => cache::Cache::new(npages, n, false)?,
         Scenario::Guard => Arc::new(guard::Guard::new(npages, n)?, GFP_KERNEL)?,
+        Scenario::R7b => r7b::RawFree::new(&run.cfg, n)?,
         _ => return Err(ENOTSUPP),
     };
     Ok(e)
@@ -56,8 +59,15 @@ pub(crate) fn exists(kind: Scenario) -> bool {
             | Scenario::R5
             | Scenario::R6
             | Scenario::R7
+            | Scenario::R7b
             | Scenario::Guard
     )
+}
+
+/// Whether the engine of `kind` can run with `cfg`'s implementation (r7b's
+/// Rust needs a kernel that can switch its own get and put to it).
+pub(crate) fn supported(cfg: &Cfg, kind: Scenario) -> bool {
+    kind != Scenario::R7b || r7b::supported(cfg)
 }
 
 /// With the frozen bit, the word of a free or frozen page has bit 31 set;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! page_ref_torture_rs: a kthread race harness for the page refcount.
+//! page_ref_torture: a kthread race harness for the page refcount.
 //!
 //! Kernel threads on every CPU race the operations of `<linux/page_ref.h>`
 //! on real pages of the page allocator: the speculative get, the put that
@@ -55,7 +55,7 @@ mod tests;
 
 module! {
     type: PageRefTorture,
-    name: "page_ref_torture_rs",
+    name: "page_ref_torture",
     authors: ["pageref developers"],
     description: "Race harness for the page refcount (pageref)",
     license: "GPL",
@@ -96,6 +96,14 @@ static BUSY: Atomic<bool> = Atomic::new(false);
 /// Whether runs must end now.
 pub(crate) fn aborting() -> bool {
     ABORT.load(Relaxed)
+}
+
+/// Ends the run of `ctl` early: every run sees the abort, and dropping
+/// `ctl` (`kthread_stop()`) returns once its run has freed its pages.
+pub(crate) fn stop_early(ctl: kthread::KThread) {
+    ABORT.store(true, Release);
+    drop(ctl);
+    ABORT.store(false, Release);
 }
 
 /// The right to run, while it lives.
@@ -187,10 +195,7 @@ impl Drop for PageRefTorture {
                     HELD.load(Relaxed)
                 );
             }
-            ABORT.store(true, Release);
-            // Returns when the run has freed its pages.
-            drop(ctl);
-            ABORT.store(false, Release);
+            stop_early(ctl);
         }
     }
 }
