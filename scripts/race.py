@@ -19,7 +19,8 @@
                    ops (a column per file: each scenario's ops, violations
                    and races), caught (a row per file: runs that caught the
                    variant, ms to the first violation), coverage (a row
-                   per file: ms to the first violation in each scenario)
+                   per file: ms to the first violation in each scenario),
+                   unload (a row per run: pages held when unloaded, after)
 
 The harness's diagnostic lines are "# NAME: key=value ...", printed before
 the test line of scenario NAME ("final" counters, "impl=" summary).
@@ -219,6 +220,14 @@ def cmd_table(args):
                              else str(t.get("first_violation_ms")) if t["status"] == "FAILURE"
                              else "-")
             print(f"| {label} | " + " | ".join(cells) + " |")
+    elif args.kind == "unload":
+        print("| run | unloaded while holding (pages) | after: held, given up | passed |")
+        print("|---|---:|---|---|")
+        for label, runs in cols:
+            for r in runs:
+                p = next((t for t in r["tests"] if t["name"] == "pages"), {})
+                print(f"| {label} | {r.get('stopped_holding')} | {p.get('held')}, {p.get('leaked')}"
+                      f" | {'yes' if r.get('passed') else 'NO: ' + r.get('why', '')} |")
     else:
         print("| run | caught in | first violation (ms) |")
         print("|---|---:|---|")
@@ -241,7 +250,7 @@ def main():
     r.add_argument("--json", help="write the runs here")
     r.add_argument("logs", nargs="+")
     t = sub.add_parser("table", help="a Markdown table of --json files")
-    t.add_argument("kind", choices=["ops", "caught", "coverage"])
+    t.add_argument("kind", choices=["ops", "caught", "coverage", "unload"])
     t.add_argument("json", nargs="+")
     args = ap.parse_args()
     return {"variant": cmd_variant, "report": cmd_report, "table": cmd_table}[args.cmd](args) or 0

@@ -46,6 +46,8 @@ use kernel::types::Opaque;
 
 const ORDER: u32 = 2;
 /// The wait of a raw free in the window, in microseconds.
+// The window is the test series' (like `window`, `inject` and `delay_ns`).
+#[cfg_attr(not(CONFIG_PAGE_REF_TEST_VARIANTS), allow(dead_code))]
 const LONG_US: i64 = 100;
 
 /// What the window knows of one of the engine's threads.
@@ -63,6 +65,7 @@ struct Slot {
     frags: Opaque<bindings::page_frag_cache>,
 }
 
+#[cfg_attr(not(CONFIG_PAGE_REF_TEST_VARIANTS), allow(dead_code))]
 pub(super) struct RawFree {
     slots: KVec<Slot>,
     ring: Ring,
@@ -320,6 +323,7 @@ impl RawFree {
 /// # Safety
 ///
 /// `data` is the engine that opened the window, still open.
+#[cfg_attr(not(CONFIG_PAGE_REF_TEST_VARIANTS), allow(dead_code))]
 unsafe extern "C" fn window(_page: *mut bindings::page, data: *mut c_void) {
     // SAFETY: the caller's promise.
     let e = unsafe { &*data.cast::<RawFree>() };
