@@ -12,6 +12,10 @@
  * error <errno>" and the remaining modules are still loaded. A line
  * "-name seconds" unloads module "name" that many seconds after the previous
  * line, whatever it is doing then: the test of a module's exit mid-run.
+ * A line "!file.ko parameters" is a load that must be refused with EINVAL
+ * (bad parameters): "pageref-init: <file> <parameters>: refused, error 22";
+ * any other outcome counts as a failed load, and a module that loaded is
+ * unloaded again.
  */
 
 #include "guest-console.h"
@@ -40,6 +44,37 @@ static int load_module(const char *file, const char *params)
 	}
 	say("pageref-init: %s: loaded\n", file);
 	return 0;
+}
+
+static int refuse_module(const char *file, const char *params)
+{
+	const char *name = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	char mod[64];
+	int fd, ret;
+
+	say("pageref-init: must refuse %s %s\n", file, params);
+	fd = open(file, O_RDONLY, 0);
+	if (fd < 0) {
+		say("pageref-init: %s: error %d (open)\n", file, errno);
+		return -1;
+	}
+	ret = _syscall(__NR_finit_module, fd, params, 0);
+	close(fd);
+	if (ret == -EINVAL) {
+		say("pageref-init: %s %s: refused, error %d\n", file, params, -ret);
+		return 0;
+	}
+	if (ret < 0) {
+		say("pageref-init: %s %s: error %d, not EINVAL\n", file, params, -ret);
+		return -1;
+	}
+	say("pageref-init: %s %s: loaded, but must have been refused\n", file, params);
+	/* The module's name is the file's without ".ko". */
+	snprintf(mod, sizeof(mod), "%s", name);
+	if (strlen(mod) > 3)
+		mod[strlen(mod) - 3] = '\0';
+	_syscall(__NR_delete_module, mod, O_NONBLOCK);
+	return -1;
 }
 
 static int unload_module(const char *name, const char *seconds)
@@ -83,6 +118,8 @@ int main(void)
 			params = "";
 		if (*line == '-')
 			failed += unload_module(line + 1, params) != 0;
+		else if (*line == '!')
+			failed += refuse_module(line + 1, params) != 0;
 		else
 			failed += load_module(line, params) != 0;
 	}
