@@ -16,8 +16,9 @@
                      caught   some scenario not ok (a variant caught)
                      unload   the run was stopped by the unload, pages ok
   table KIND JSON...  a Markdown table of runs --json wrote (race-matrix):
-                   ops (a column per file: each scenario's ops, violations
-                   and races), caught (a row per file: runs that caught the
+                   ops (a column per file: each scenario's ops, violations,
+                   the operations the C and the Rust code counted, and
+                   races), caught (a row per file: runs that caught the
                    variant, ms to the first violation), coverage (a row
                    per file: ms to the first violation in each scenario),
                    unload (a row per run: pages held when unloaded, after)
@@ -200,6 +201,11 @@ def cmd_table(args):
                 else:
                     extra = " ".join(f"{k} {t[k]}" for k in ("revivals", "stale_claims")
                                      if t.get(k))
+                    # Which code ran: the operations each implementation
+                    # counted, every kind together.
+                    c = sum(v for k, v in t.items() if k.startswith("c."))
+                    rust = sum(v for k, v in t.items() if k.startswith("rust."))
+                    extra = f"C {c} / Rust {rust}" + (f", {extra}" if extra else "")
                     cells.append(f"{t.get('ops')} ({t.get('violations')})"
                                  + ("" if t["status"] == "SUCCESS" else " FAIL")
                                  + (f", {extra}" if extra else ""))
