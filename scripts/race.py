@@ -36,6 +36,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALGO = os.path.join(ROOT, "rust/algo/page_ref_algo.rs")
 MARKER = "pageref-init: load"
+OWN = re.compile(r"(\[\s*[0-9.]+\] )?page_ref_torture: ")
 PAIR = re.compile(r"([a-z_.]+)=(-?[0-9]+|[a-z_]+)")
 
 
@@ -87,7 +88,10 @@ def read_run(kp, printer, path):
         lines = f.read().splitlines()
     # The module's stream: from the last load of the harness on.
     starts = [i for i, x in enumerate(lines) if MARKER in x and "page_ref_torture" in x]
-    stream = lines[starts[-1]:] if starts else lines
+    # Its own lines only: KUnit prints a header of its own ("KTAP version
+    # 1", "1..1", "kunit: disabled") when a module with a suite loads, and
+    # the console may show it between the harness's first lines.
+    stream = [x for x in (lines[starts[-1]:] if starts else lines) if OWN.match(x)]
     top = kp.parse_run_tests(stream, printer)
     run = {"log": path, "tests": [], "stopped_holding": None, "parsed": bool(top.subtests)}
     for t in top.subtests:
