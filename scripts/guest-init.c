@@ -26,18 +26,25 @@
 
 static char list[4096];
 
-static int load_module(const char *file, const char *params)
+/* finit_module() of file: 0, or the negative errno (also of the open). */
+static int finit(const char *file, const char *params)
 {
 	int fd, ret;
 
-	say("pageref-init: load %s %s\n", file, params);
 	fd = open(file, O_RDONLY, 0);
-	if (fd < 0) {
-		say("pageref-init: %s: error %d (open)\n", file, errno);
-		return -1;
-	}
+	if (fd < 0)
+		return -errno;
 	ret = _syscall(__NR_finit_module, fd, params, 0);
 	close(fd);
+	return ret;
+}
+
+static int load_module(const char *file, const char *params)
+{
+	int ret;
+
+	say("pageref-init: load %s %s\n", file, params);
+	ret = finit(file, params);
 	if (ret < 0) {
 		say("pageref-init: %s: error %d\n", file, -ret);
 		return -1;
@@ -48,18 +55,12 @@ static int load_module(const char *file, const char *params)
 
 static int refuse_module(const char *file, const char *params)
 {
-	const char *name = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-	char mod[64];
-	int fd, ret;
+	/* The module's name: the file's, without its directory and ".ko". */
+	char name[64];
+	int ret;
 
 	say("pageref-init: must refuse %s %s\n", file, params);
-	fd = open(file, O_RDONLY, 0);
-	if (fd < 0) {
-		say("pageref-init: %s: error %d (open)\n", file, errno);
-		return -1;
-	}
-	ret = _syscall(__NR_finit_module, fd, params, 0);
-	close(fd);
+	ret = finit(file, params);
 	if (ret == -EINVAL) {
 		say("pageref-init: %s %s: refused, error %d\n", file, params, -ret);
 		return 0;
@@ -69,11 +70,10 @@ static int refuse_module(const char *file, const char *params)
 		return -1;
 	}
 	say("pageref-init: %s %s: loaded, but must have been refused\n", file, params);
-	/* The module's name is the file's without ".ko". */
-	snprintf(mod, sizeof(mod), "%s", name);
-	if (strlen(mod) > 3)
-		mod[strlen(mod) - 3] = '\0';
-	_syscall(__NR_delete_module, mod, O_NONBLOCK);
+	snprintf(name, sizeof(name), "%s", strrchr(file, '/') ? strrchr(file, '/') + 1 : file);
+	if (strlen(name) > 3)
+		name[strlen(name) - 3] = '\0';
+	_syscall(__NR_delete_module, name, O_NONBLOCK);
 	return -1;
 }
 
