@@ -256,4 +256,54 @@ static inline int stress_args(int argc, char **argv, int *workers)
 	return 0;
 }
 
+/* A number read from a procfs or sysfs file (decimal or 0x...), or -1. */
+static inline long read_long(const char *path)
+{
+	char buf[64];
+
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	return strtol(buf, NULL, 0);
+}
+
+/* Write a number to a procfs, sysfs or debugfs file; 0 or -errno. */
+static inline int write_long(const char *path, long v)
+{
+	char buf[24];
+
+	return write_str(path, v < 0 ? "-1" : ltoa_r(v, buf));
+}
+
+/* The value of one /proc/meminfo line (in its unit, kB), or -1. */
+static inline long read_meminfo(const char *name)
+{
+	static char buf[8192];
+	size_t n = strlen(name);
+	char *p;
+
+	if (read_file("/proc/meminfo", buf, sizeof(buf)) <= 0)
+		return -1;
+	for (p = buf; *p; p = strchr(p, '\n') + 1) {
+		if (!strncmp(p, name, n) && p[n] == ':') {
+			for (p += n + 1; *p == ' '; p++)
+				;
+			return atol(p);
+		}
+		if (!strchr(p, '\n'))
+			break;
+	}
+	return -1;
+}
+
+/*
+ * The proof that a path ran: print what a counter moved by and whether
+ * that reaches the least a run must show; 0 if it does, 1 if not.
+ */
+static inline int proof(const char *what, long got, long least)
+{
+	printf("%s: proof: %s %ld (at least %ld): %s\n", stress_name, what,
+	       got, least, got >= least ? "ok" : "FAIL");
+	return got < least;
+}
+
 #endif /* PAGEREF_STRESS_H */

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hotplug-churn: memory blocks offlined and onlined again while other
+ * processes fault and free memory in them.
+ *
+ * Offlining a block isolates it, migrates every page in use there (each
+ * folio frozen while it moves) and takes the free pages off the buddy
+ * allocator; onlining it hands every page back to the allocator nobody
+ * holding it (__free_pages_core() in its hotplug context). The blocks used
+ * are those of ZONE_MOVABLE, which the stress boot makes with movablecore=:
+ * offlining them can always succeed, given time. Worker 0 walks them,
+ * offline then online_movable; the others keep faulting, checking and
+ * freeing anonymous and shmem memory.
+ *
+ * Proof: at least MIN_CYCLES offline-online cycles succeeded.
+ *
+ * Usage: hotplug-churn SECONDS WORKERS (at least 2).
+ */
+
+#include "stress.h"
+
+#define MEM		"/sys/devices/system/memory/memory"
+#define MAX_BLOCKS	4096
+#define MIN_CYCLES	2
+#define ANON_LEN	(16UL << 20)
+
+struct stats {
+	unsigned long cycles, busy, faults;
+};
+
+static struct stats *stats;
+static int blocks[64], nblocks;
+
+static char *block_file(char *buf, int block, const char *file)
+{
+	char num[24];
+
+	put(put(put(put(buf, MEM), ltoa_r(block, num)), "/"), file);
+	return buf;
+}
+
+/* The online blocks of ZONE_MOVABLE, up to ARRAY_SIZE(blocks). */
+static void find_blocks(void)
+{
+	char path[96], buf[64];
+	int i;
+
+	for (i = 0; i < MAX_BLOCKS && nblocks < (int)ARRAY_SIZE(blocks); i++) {
+		if (read_file(block_file(path, i, "valid_zones"), buf, sizeof(buf)) <= 0)
+			continue;
+		if (strncmp(buf, "Movable", 7))
+			continue;
+		read_file(block_file(path, i, "state"), buf, sizeof(buf));
+		if (!strncmp(buf, "online", 6))
+			blocks[nblocks++] = i;
+	}
+}
+
+static int hotplug_worker(void)
+{
+	char path[96];
+	int i = 0, ret;
+
+	while (!time_up()) {
+		block_file(path, blocks[i++ % nblocks], "state");
+		ret = write_str(path, "offline");
+		if (ret) {
+			/* Pages that could not move yet: another block. */
+			count(&stats->busy, 1);
+			continue;
+		}
+		ret = write_str(path, "online_movable");
+		if (ret) {
+			printf("hotplug-churn: onlining %s: errno %d\n", path, -ret);
+			return 1;
+		}
+		count(&stats->cycles, 1);
+	}
+	return 0;
+}
+
+static int fault_worker(int id)
+{
+	unsigned long *p, tag = (unsigned long)id << 32;
+	size_t i, n = ANON_LEN / sizeof(long), step = 4096 / sizeof(long);
+	int fd, shared;
+
+	for (shared = 0; !time_up(); shared = !shared) {
+		fd = shared ? memfd_create("hotplug-churn", 0) : -1;
+		if (shared && (fd < 0 || sys_ftruncate(fd, ANON_LEN) < 0)) {
+			printf("hotplug-churn: memfd: errno %d\n", errno);
+			return 1;
+		}
+		p = mmap(NULL, ANON_LEN, PROT_READ | PROT_WRITE,
+			 shared ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS, fd, 0);
+		if (p == MAP_FAILED) {
+			printf("hotplug-churn: mmap: errno %d\n", errno);
+			return 1;
+		}
+		tag++;
+		for (i = 0; i < n; i += step)
+			p[i] = tag ^ i;
+		count(&stats->faults, ANON_LEN / 4096);
+		for (i = 0; i < n; i += step)
+			if (p[i] != (tag ^ i)) {
+				printf("hotplug-churn: word %ld holds 0x%lx, expected 0x%lx\n",
+				       (long)i, p[i], tag ^ i);
+				return 1;
+			}
+		munmap(p, ANON_LEN);
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
+}
+
+static int worker(int id)
+{
+	return id ? fault_worker(id) : hotplug_worker();
+}
+
+int main(int argc, char **argv)
+{
+	long migrated;
+	int workers, failed;
+	char buf[32];
+
+	stress_name = "hotplug-churn";
+	if (stress_args(argc, argv, &workers) || workers < 2)
+		return 2;
+	stats = shared_alloc(sizeof(*stats));
+	find_blocks();
+	if (!stats || !nblocks) {
+		printf("hotplug-churn: no online block of ZONE_MOVABLE (CONFIG_MEMORY_HOTREMOVE? movablecore=?)\n");
+		return 2;
+	}
+	/* block_size_bytes is hexadecimal, without 0x. */
+	read_file("/sys/devices/system/memory/block_size_bytes", buf, sizeof(buf));
+	printf("hotplug-churn: %d movable blocks of %ld MiB, memory%d to memory%d\n",
+	       nblocks, strtol(buf, NULL, 16) >> 20, blocks[0], blocks[nblocks - 1]);
+	migrated = read_vmstat("pgmigrate_success");
+	failed = run_workers(workers, worker);
+	migrated = read_vmstat("pgmigrate_success") - migrated;
+	printf("hotplug-churn: %ld cycles, %ld offlines refused, %ld pages faulted, %ld migrated\n",
+	       stats->cycles, stats->busy, stats->faults, migrated);
+	failed += proof("offline-online cycles", stats->cycles, MIN_CYCLES);
+	return failed ? 1 : 0;
+}
