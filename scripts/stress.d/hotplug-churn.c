@@ -23,6 +23,7 @@
 #define MAX_BLOCKS	4096
 #define MIN_CYCLES	2
 #define ANON_LEN	(16UL << 20)
+#define KPF_RESERVED	32
 
 struct stats {
 	unsigned long cycles, busy, faults;
@@ -39,8 +40,31 @@ static char *block_file(char *buf, int block, const char *file)
 	return buf;
 }
 
-/* The online blocks of ZONE_MOVABLE, up to ARRAY_SIZE(blocks). */
-static void find_blocks(void)
+/* Whether a page of the block is reserved (memblock): it cannot go. */
+static int has_reserved(int block, long block_pages)
+{
+	static unsigned long long flags[4096];
+	int fd = open("/proc/kpageflags", O_RDONLY, 0);
+	long pfn, n, i, found = 0;
+
+	for (pfn = block * block_pages; fd >= 0 && !found && pfn < (block + 1) * block_pages;
+	     pfn += n / 8) {
+		n = sys_pread(fd, flags, sizeof(flags), pfn * 8);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n / 8; i++)
+			found |= flags[i] >> KPF_RESERVED & 1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
+/*
+ * The online blocks of ZONE_MOVABLE without reserved pages, up to
+ * ARRAY_SIZE(blocks).
+ */
+static void find_blocks(long block_pages)
 {
 	char path[96], buf[64];
 	int i;
@@ -51,7 +75,7 @@ static void find_blocks(void)
 		if (strncmp(buf, "Movable", 7))
 			continue;
 		read_file(block_file(path, i, "state"), buf, sizeof(buf));
-		if (!strncmp(buf, "online", 6))
+		if (!strncmp(buf, "online", 6) && !has_reserved(i, block_pages))
 			blocks[nblocks++] = i;
 	}
 }
@@ -121,7 +145,7 @@ static int worker(int id)
 
 int main(int argc, char **argv)
 {
-	long migrated;
+	long migrated, block_size;
 	int workers, failed;
 	char buf[32];
 
@@ -129,15 +153,17 @@ int main(int argc, char **argv)
 	if (stress_args(argc, argv, &workers) || workers < 2)
 		return 2;
 	stats = shared_alloc(sizeof(*stats));
-	find_blocks();
-	if (!stats || !nblocks) {
-		printf("hotplug-churn: no online block of ZONE_MOVABLE (CONFIG_MEMORY_HOTREMOVE? movablecore=?)\n");
-		return 2;
-	}
 	/* block_size_bytes is hexadecimal, without 0x. */
 	read_file("/sys/devices/system/memory/block_size_bytes", buf, sizeof(buf));
+	block_size = strtol(buf, NULL, 16);
+	if (block_size > 0)
+		find_blocks(block_size / getpagesize());
+	if (!stats || !nblocks) {
+		printf("hotplug-churn: no online block of ZONE_MOVABLE without reserved pages (CONFIG_MEMORY_HOTREMOVE? movablecore=?)\n");
+		return 2;
+	}
 	printf("hotplug-churn: %d movable blocks of %ld MiB, memory%d to memory%d\n",
-	       nblocks, strtol(buf, NULL, 16) >> 20, blocks[0], blocks[nblocks - 1]);
+	       nblocks, block_size >> 20, blocks[0], blocks[nblocks - 1]);
 	migrated = read_vmstat("pgmigrate_success");
 	failed = run_workers(workers, worker);
 	migrated = read_vmstat("pgmigrate_success") - migrated;

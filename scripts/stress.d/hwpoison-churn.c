@@ -131,7 +131,8 @@ static int inject_worker(void)
 		return 1;
 	while (!time_up()) {
 		pfn[FREE_SOFT] = free_pfn(&seed);
-		if (pfn[FREE_SOFT] && write_pfn(SOFT_OFFLINE, pfn[FREE_SOFT]))
+		/* soft_offline_page takes a physical address. */
+		if (pfn[FREE_SOFT] && write_pfn(SOFT_OFFLINE, pfn[FREE_SOFT] * page))
 			pfn[FREE_SOFT] = 0;
 		pfn[FREE_HARD] = free_pfn(&seed);
 		if (pfn[FREE_HARD] && write_pfn(CORRUPT, pfn[FREE_HARD]))

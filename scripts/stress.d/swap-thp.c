@@ -8,9 +8,9 @@
  * swap entry shared after a fork is read back through the swap cache;
  * swapoff reads every entry left. The program sets up zram0 as swap
  * (disksize, a swap header of its own, swapon). Each worker, per round:
- * maps 4 MiB of THP-backed anonymous memory, writes a pattern, pages all
- * of it out (MADV_PAGEOUT), drops half of one huge page (MADV_DONTNEED,
- * which splits it), forks a child that checks everything (swap-ins), pages
+ * maps 4 MiB of THP-backed anonymous memory, writes a pattern, drops half
+ * of one huge page (MADV_DONTNEED; reclaim splits the rest), pages all of
+ * it out (MADV_PAGEOUT), forks a child that checks everything (swap-ins), pages
  * it out again while the child reads, checks it itself and unmaps. At the
  * end swapoff reads back what is left.
  *
@@ -104,8 +104,9 @@ static int worker(int id)
 		p = (unsigned long *)(((unsigned long)raw + huge - 1) & ~(huge - 1));
 		sys_madvise(p, LEN, MADV_HUGEPAGE);
 		fill(p, ++tag);
-		sys_madvise(p, LEN, MADV_PAGEOUT);
+		/* Half a huge page unmapped: reclaim splits what is left. */
 		sys_madvise((char *)p + dropped, drop_len, MADV_DONTNEED);
+		sys_madvise(p, LEN, MADV_PAGEOUT);
 		pid = fork();
 		if (pid == 0)
 			exit(check("child", p, tag, dropped, drop_len));
