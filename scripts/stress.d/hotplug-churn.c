@@ -14,7 +14,12 @@
  *
  * Proof: at least MIN_CYCLES offline-online cycles succeeded.
  *
- * Usage: hotplug-churn SECONDS WORKERS (at least 2).
+ * Blocks with a reserved page are left out: their offline can only fail.
+ * With them (the third argument with-reserved), 7.3 on x86_64 under QEMU
+ * dies within seconds, a page allocated or freed outside its zone's span
+ * (VM_BUG_ON_PAGE(bad_range) or !zone_spans_pfn): under investigation.
+ *
+ * Usage: hotplug-churn SECONDS WORKERS [with-reserved] (at least 2 workers).
  */
 
 #include "stress.h"
@@ -30,7 +35,7 @@ struct stats {
 };
 
 static struct stats *stats;
-static int blocks[64], nblocks;
+static int blocks[64], nblocks, with_reserved;
 
 static char *block_file(char *buf, int block, const char *file)
 {
@@ -75,7 +80,8 @@ static void find_blocks(long block_pages)
 		if (strncmp(buf, "Movable", 7))
 			continue;
 		read_file(block_file(path, i, "state"), buf, sizeof(buf));
-		if (!strncmp(buf, "online", 6) && !has_reserved(i, block_pages))
+		if (!strncmp(buf, "online", 6) &&
+		    (with_reserved || !has_reserved(i, block_pages)))
 			blocks[nblocks++] = i;
 	}
 }
@@ -150,6 +156,10 @@ int main(int argc, char **argv)
 	char buf[32];
 
 	stress_name = "hotplug-churn";
+	if (argc == 4 && !strcmp(argv[3], "with-reserved")) {
+		with_reserved = 1;
+		argc--;
+	}
 	if (stress_args(argc, argv, &workers) || workers < 2)
 		return 2;
 	stats = shared_alloc(sizeof(*stats));
