@@ -10,7 +10,7 @@
  * are those of ZONE_MOVABLE, which the stress boot makes with movablecore=:
  * offlining them can always succeed, given time. Worker 0 walks them,
  * offline then online_movable; the others keep faulting, checking and
- * freeing anonymous and shmem memory.
+ * freeing anonymous memory.
  *
  * Proof: at least MIN_CYCLES offline-online cycles succeeded.
  *
@@ -21,9 +21,14 @@
  * is allocated or freed outside it (VM_BUG_ON_PAGE(bad_range) in
  * get_page_from_freelist(), !zone_spans_pfn under free_pcppages_bulk()
  * and free_unref_folios()). A bug of 7.3's memory offlining, not of the
- * page refcount.
+ * page refcount. Shmem pages truncated while their block goes offline
+ * (with-shmem: the workers alternate anonymous and memfd memory) end the
+ * same way, without reserved blocks: every trace frees a shmem folio
+ * (shmem_undo_range()), after "migrating pfn ... failed ret:22". By
+ * default the workers fault anonymous memory only.
  *
- * Usage: hotplug-churn SECONDS WORKERS [with-reserved] (at least 2 workers).
+ * Usage: hotplug-churn SECONDS WORKERS [with-reserved] [with-shmem]
+ * (at least 2 workers).
  */
 
 #include "stress.h"
@@ -39,7 +44,7 @@ struct stats {
 };
 
 static struct stats *stats;
-static int blocks[64], nblocks, with_reserved;
+static int blocks[64], nblocks, with_reserved, with_shmem;
 
 static char *block_file(char *buf, int block, const char *file)
 {
@@ -119,7 +124,7 @@ static int fault_worker(int id)
 	size_t i, n = ANON_LEN / sizeof(long), step = 4096 / sizeof(long);
 	int fd, shared;
 
-	for (shared = 0; !time_up(); shared = !shared) {
+	for (shared = 0; !time_up(); shared = with_shmem && !shared) {
 		fd = shared ? memfd_create("hotplug-churn", 0) : -1;
 		if (shared && (fd < 0 || sys_ftruncate(fd, ANON_LEN) < 0)) {
 			printf("hotplug-churn: memfd: errno %d\n", errno);
@@ -160,9 +165,13 @@ int main(int argc, char **argv)
 	char buf[32];
 
 	stress_name = "hotplug-churn";
-	if (argc == 4 && !strcmp(argv[3], "with-reserved")) {
-		with_reserved = 1;
-		argc--;
+	for (; argc > 3; argc--) {
+		if (!strcmp(argv[argc - 1], "with-reserved"))
+			with_reserved = 1;
+		else if (!strcmp(argv[argc - 1], "with-shmem"))
+			with_shmem = 1;
+		else
+			break;
 	}
 	if (stress_args(argc, argv, &workers) || workers < 2)
 		return 2;
