@@ -20,8 +20,9 @@
  * zone's span loses the last block while its pages are in use, and a page
  * is allocated or freed outside it (VM_BUG_ON_PAGE(bad_range) in
  * get_page_from_freelist(), !zone_spans_pfn under free_pcppages_bulk()
- * and free_unref_folios()). A bug of 7.3's memory offlining, not of the
- * page refcount. Shmem pages truncated while their block goes offline
+ * and free_unref_folios()). The classic kernel died so too (1 of 2
+ * runs), so 7.3's offlining has the race; whether the frozen bit makes
+ * it likelier is open (see the session notes). Shmem pages truncated while their block goes offline
  * (with-shmem: the workers alternate anonymous and memfd memory) end the
  * same way, without reserved blocks: every trace frees a shmem folio
  * (shmem_undo_range()), after "migrating pfn ... failed ret:22". By
