@@ -119,44 +119,9 @@ static int hotplug_worker(void)
 	return 0;
 }
 
-static int fault_worker(int id)
-{
-	unsigned long *p, tag = (unsigned long)id << 32;
-	size_t i, n = ANON_LEN / sizeof(long), step = 4096 / sizeof(long);
-	int fd, shared;
-
-	for (shared = 0; !time_up(); shared = with_shmem && !shared) {
-		fd = shared ? memfd_create("hotplug-churn", 0) : -1;
-		if (shared && (fd < 0 || sys_ftruncate(fd, ANON_LEN) < 0)) {
-			printf("hotplug-churn: memfd: errno %d\n", errno);
-			return 1;
-		}
-		p = mmap(NULL, ANON_LEN, PROT_READ | PROT_WRITE,
-			 shared ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS, fd, 0);
-		if (p == MAP_FAILED) {
-			printf("hotplug-churn: mmap: errno %d\n", errno);
-			return 1;
-		}
-		tag++;
-		for (i = 0; i < n; i += step)
-			p[i] = tag ^ i;
-		count(&stats->faults, ANON_LEN / 4096);
-		for (i = 0; i < n; i += step)
-			if (p[i] != (tag ^ i)) {
-				printf("hotplug-churn: word %ld holds 0x%lx, expected 0x%lx\n",
-				       (long)i, p[i], tag ^ i);
-				return 1;
-			}
-		munmap(p, ANON_LEN);
-		if (fd >= 0)
-			close(fd);
-	}
-	return 0;
-}
-
 static int worker(int id)
 {
-	return id ? fault_worker(id) : hotplug_worker();
+	return id ? churn_memory(id, ANON_LEN, with_shmem, &stats->faults) : hotplug_worker();
 }
 
 int main(int argc, char **argv)

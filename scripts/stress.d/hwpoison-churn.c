@@ -165,34 +165,9 @@ static int inject_worker(void)
 	return 0;
 }
 
-static int fault_worker(int id)
-{
-	unsigned long *p, tag = (unsigned long)id << 32;
-	size_t i, n = ANON_LEN / sizeof(long), step = page / sizeof(long);
-
-	while (!time_up()) {
-		p = mmap(NULL, ANON_LEN, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			return 1;
-		tag++;
-		for (i = 0; i < n; i += step)
-			p[i] = tag ^ i;
-		count(&stats->faults, ANON_LEN / page);
-		for (i = 0; i < n; i += step)
-			if (p[i] != (tag ^ i)) {
-				printf("hwpoison-churn: word %ld holds 0x%lx, expected 0x%lx\n",
-				       (long)i, p[i], tag ^ i);
-				return 1;
-			}
-		munmap(p, ANON_LEN);
-	}
-	return 0;
-}
-
 static int worker(int id)
 {
-	return id ? fault_worker(id) : inject_worker();
+	return id ? churn_memory(id, ANON_LEN, 0, &stats->faults) : inject_worker();
 }
 
 int main(int argc, char **argv)

@@ -148,22 +148,40 @@ static inline int read_file(const char *path, char *buf, int size)
 	return len;
 }
 
-/* The value of one /proc/vmstat counter, or -1 if it is not there. */
-static inline long long read_vmstat(const char *name)
+/*
+ * The number after NAME and SEP at the start of a line of a procfs table
+ * (/proc/vmstat: "name value", /proc/meminfo: "Name:   value kB"), or -1.
+ */
+static inline long read_field(const char *path, const char *name, char sep)
 {
 	static char buf[16384];
 	size_t n = strlen(name);
 	char *p;
 
-	if (read_file("/proc/vmstat", buf, sizeof(buf)) <= 0)
+	if (read_file(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	for (p = buf; *p; p = strchr(p, '\n') + 1) {
-		if (!strncmp(p, name, n) && p[n] == ' ')
-			return atol(p + n + 1);
+		if (!strncmp(p, name, n) && p[n] == sep) {
+			for (p += n + 1; *p == ' '; p++)
+				;
+			return atol(p);
+		}
 		if (!strchr(p, '\n'))
 			break;
 	}
 	return -1;
+}
+
+/* The value of one /proc/vmstat counter, or -1 if it is not there. */
+static inline long long read_vmstat(const char *name)
+{
+	return read_field("/proc/vmstat", name, ' ');
+}
+
+/* The value of one /proc/meminfo line (in its unit, kB), or -1. */
+static inline long read_meminfo(const char *name)
+{
+	return read_field("/proc/meminfo", name, ':');
 }
 
 /* The PMD (transparent huge page) size, or 0 if THP is not built in. */
@@ -271,28 +289,7 @@ static inline int write_long(const char *path, long v)
 {
 	char buf[24];
 
-	return write_str(path, v < 0 ? "-1" : ltoa_r(v, buf));
-}
-
-/* The value of one /proc/meminfo line (in its unit, kB), or -1. */
-static inline long read_meminfo(const char *name)
-{
-	static char buf[8192];
-	size_t n = strlen(name);
-	char *p;
-
-	if (read_file("/proc/meminfo", buf, sizeof(buf)) <= 0)
-		return -1;
-	for (p = buf; *p; p = strchr(p, '\n') + 1) {
-		if (!strncmp(p, name, n) && p[n] == ':') {
-			for (p += n + 1; *p == ' '; p++)
-				;
-			return atol(p);
-		}
-		if (!strchr(p, '\n'))
-			break;
-	}
-	return -1;
+	return write_str(path, ltoa_r(v, buf));
 }
 
 /*
@@ -304,6 +301,47 @@ static inline int proof(const char *what, long got, long least)
 	printf("%s: proof: %s %ld (at least %ld): %s\n", stress_name, what,
 	       got, least, got >= least ? "ok" : "FAIL");
 	return got < least;
+}
+
+/*
+ * Fault, check and free LEN bytes over and over until the deadline, so
+ * that movable pages come and go wherever a program's path works: private
+ * anonymous memory, or with shmem every other round a memfd's. Adds the
+ * pages faulted to *faults; 0, or 1 when a page lost its pattern.
+ */
+static inline int churn_memory(int id, size_t len, int shmem, unsigned long *faults)
+{
+	size_t i, step = getpagesize() / sizeof(long), n = len / sizeof(long);
+	unsigned long *p, tag = (unsigned long)id << 32;
+	int fd, shared;
+
+	for (shared = 0; !time_up(); shared = shmem && !shared) {
+		fd = shared ? memfd_create(stress_name, 0) : -1;
+		if (shared && (fd < 0 || sys_ftruncate(fd, len) < 0)) {
+			printf("%s: memfd: errno %d\n", stress_name, errno);
+			return 1;
+		}
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 shared ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS, fd, 0);
+		if (p == MAP_FAILED) {
+			printf("%s: mmap: errno %d\n", stress_name, errno);
+			return 1;
+		}
+		tag++;
+		for (i = 0; i < n; i += step)
+			p[i] = tag ^ i;
+		count(faults, n / step);
+		for (i = 0; i < n; i += step)
+			if (p[i] != (tag ^ i)) {
+				printf("%s: word %ld holds 0x%lx, expected 0x%lx\n",
+				       stress_name, (long)i, p[i], tag ^ i);
+				return 1;
+			}
+		munmap(p, len);
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
 }
 
 #endif /* PAGEREF_STRESS_H */
