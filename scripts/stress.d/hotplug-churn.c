@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	if (block_size > 0)
 		find_blocks(block_size / getpagesize());
 	if (!stats || !nblocks) {
-		printf("hotplug-churn: no online block of ZONE_MOVABLE without reserved pages (CONFIG_MEMORY_HOTREMOVE? movablecore=?)\n");
+		printf("hotplug-churn: no movable block to offline (movablecore=?)\n");
 		return 2;
 	}
 	printf("hotplug-churn: %d movable blocks of %ld MiB, memory%d to memory%d\n",
@@ -158,6 +158,6 @@ int main(int argc, char **argv)
 	migrated = read_vmstat("pgmigrate_success") - migrated;
 	printf("hotplug-churn: %ld cycles, %ld offlines refused, %ld pages faulted, %ld migrated\n",
 	       stats->cycles, stats->busy, stats->faults, migrated);
-	failed += proof("offline-online cycles", stats->cycles, MIN_CYCLES);
+	failed += check_proof("offline-online cycles", stats->cycles, MIN_CYCLES);
 	return failed ? 1 : 0;
 }

@@ -143,8 +143,8 @@ static int inject_worker(void)
 		pfn[MAPPED_SOFT] = 0;
 		if (old && !sys_madvise(mem, page, MADV_SOFT_OFFLINE)) {
 			if (mem[0] != seed || pfn_of(mem) == old) {
-				printf("hwpoison-churn: soft offline of pfn %lx: data 0x%lx (wrote 0x%lx), pfn now %lx\n",
-				       old, mem[0], (unsigned long)seed, pfn_of(mem));
+				printf("%s: soft offline: pfn %lx->%lx, 0x%lx not 0x%lx\n",
+				       stress_name, old, pfn_of(mem), mem[0], (unsigned long)seed);
 				return 1;
 			}
 			pfn[MAPPED_SOFT] = old;
@@ -199,11 +199,11 @@ int main(int argc, char **argv)
 		printf("hwpoison-churn: %s: %ld, refused %ld, unpoisoned %ld\n",
 		       kind_name[k], stats->done[k], stats->refused[k],
 		       stats->unpoisoned[k]);
-		failed += proof(kind_name[k], stats->done[k], MIN_EACH);
+		failed += check_proof(kind_name[k], stats->done[k], MIN_EACH);
 	}
 	for (k = FREE_SOFT; k <= FREE_HARD; k++) {
 		put(put(what, "unpoisoned, "), kind_name[k]);
-		failed += proof(what, stats->unpoisoned[k], MIN_EACH);
+		failed += check_proof(what, stats->unpoisoned[k], MIN_EACH);
 	}
 	return failed ? 1 : 0;
 }

@@ -296,7 +296,7 @@ static inline int write_long(const char *path, long v)
  * The proof that a path ran: print what a counter moved by and whether
  * that reaches the least a run must show; 0 if it does, 1 if not.
  */
-static inline int proof(const char *what, long got, long least)
+static inline int check_proof(const char *what, long got, long least)
 {
 	printf("%s: proof: %s %ld (at least %ld): %s\n", stress_name, what,
 	       got, least, got >= least ? "ok" : "FAIL");

@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 	}
 	ret = make_swap();
 	if (ret) {
-		printf("swap-thp: cannot swap on zram0: errno %d (CONFIG_ZRAM, CONFIG_SWAP?)\n", -ret);
+		printf("swap-thp: cannot swap on zram0: errno %d (ZRAM? SWAP?)\n", -ret);
 		return 2;
 	}
 	for (i = 0; i < ARRAY_SIZE(counters); i++)
@@ -154,9 +154,9 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < ARRAY_SIZE(counters); i++)
 		moved[i] = read_vmstat(counters[i]) - before[i];
-	failed += proof("pswpout", moved[0], 1);
-	failed += proof("pswpin", moved[1], 1);
-	failed += proof("thp_swpout + thp_swpout_fallback", moved[2] + moved[3], 1);
-	failed += proof("thp_split_page", moved[4], 1);
+	failed += check_proof("pswpout", moved[0], 1);
+	failed += check_proof("pswpin", moved[1], 1);
+	failed += check_proof("thp_swpout + thp_swpout_fallback", moved[2] + moved[3], 1);
+	failed += check_proof("thp_split_page", moved[4], 1);
 	return failed ? 1 : 0;
 }
