@@ -14,6 +14,7 @@
 
 #include <kunit/test.h>
 #include <linux/gfp.h>
+#include <linux/hugetlb.h>
 #include <linux/mm.h>
 #include <linux/page_ref.h>
 #include <linux/slab.h>
@@ -298,6 +299,35 @@ static void page_ref_ownerless_word(struct kunit *test)
 	free_test_page(page);
 }
 
+/*
+ * A speculative get on a tail page fails without writing: tails count
+ * nobody, and under HugeTLB vmemmap optimisation (HVO) the struct pages of
+ * all but the first tails share one read-only page, so a write there
+ * faults. Takes a huge page from the pool the boot reserved (hugepages=).
+ */
+static void page_ref_try_get_hvo_tail(struct kunit *test)
+{
+	struct hstate *h = &default_hstate;
+	struct folio *folio = NULL;
+	struct page *tail;
+
+	if (hugepages_supported() && READ_ONCE(h->free_huge_pages))
+		folio = alloc_hugetlb_folio_nodemask(h, numa_node_id(), NULL,
+						     htlb_alloc_mask(h), false);
+	if (!folio)
+		kunit_skip(test, "no free huge page (boot with hugepages=)");
+	if (!folio_test_hugetlb_vmemmap_optimized(folio)) {
+		folio_put(folio);
+		kunit_skip(test, "HVO is off (hugetlb_free_vmemmap=on)");
+	}
+	/* The last tail: its struct page is on the read-only shared page. */
+	tail = folio_page(folio, folio_nr_pages(folio) - 1);
+	KUNIT_EXPECT_FALSE(test, get_page_unless_zero(tail));
+	KUNIT_EXPECT_FALSE(test, page_ref_add_unless_zero(tail, 2));
+	KUNIT_EXPECT_EQ(test, folio_ref_count(folio), 1);
+	folio_put(folio);
+}
+
 static struct kunit_case page_ref_cases[] = {
 	KUNIT_CASE(page_ref_fresh_page),
 	KUNIT_CASE(page_ref_get_and_put),
@@ -309,6 +339,7 @@ static struct kunit_case page_ref_cases[] = {
 	KUNIT_CASE(page_ref_frozen_allocations),
 	KUNIT_CASE(page_ref_inc_ownerless_gives_one),
 	KUNIT_CASE(page_ref_ownerless_word),
+	KUNIT_CASE(page_ref_try_get_hvo_tail),
 	{}
 };
 

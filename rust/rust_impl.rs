@@ -41,7 +41,9 @@ pub(crate) fn test_variant() -> Variant {
     // load calls the C helper `atomic_read()`, one more call on every
     // refcount operation of the whole kernel for a plain load.
     let v = unsafe { core::ptr::read_volatile(&raw const bindings::page_ref_test_variant) };
-    // The C enum and `Variant::ALL` list the variants in the same order.
+    // The C enum and `Variant::ALL` list the variants in the same order. The
+    // C enum's variants of mm sites come after them: they break C code
+    // outside the algorithm, so the algorithm stays correct under them.
     Variant::ALL
         .get(v as usize)
         .copied()

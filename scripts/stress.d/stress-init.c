@@ -55,6 +55,9 @@ static void prepare(void)
 	    mount("sysfs", "/sys", "sysfs", 0, NULL) ||
 	    mount("tmpfs", "/tmp", "tmpfs", 0, NULL))
 		say("pageref-stress: setup: mount failed: errno %d\n", errno);
+	/* hmm-tests opens the test driver's /dev/hmm_dmirror* nodes. */
+	if (mount("devtmpfs", "/dev", "devtmpfs", 0, NULL))
+		say("pageref-stress: setup: no devtmpfs: errno %d\n", errno);
 	/* split_huge_page_test and thp-churn split through debugfs. */
 	if (mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL))
 		say("pageref-stress: setup: no debugfs: errno %d\n", errno);
