@@ -14,9 +14,13 @@
  * it out again while the child reads, checks it itself and unmaps. At the
  * end swapoff reads back what is left.
  *
+ * Each round also splits 64 KiB mTHPs in the swap cache (mthp_round()).
+ *
  * Proof: /proc/vmstat shows pages swapped out and in (pswpout, pswpin),
  * huge pages swapped out whole or split for it (thp_swpout,
- * thp_swpout_fallback) and huge pages split (thp_split_page).
+ * thp_swpout_fallback), huge pages split (thp_split_page) and, where the
+ * kernel has 64 KiB mTHPs, splits in the swap cache (thp_split_swapcache,
+ * a count pageref's test series adds).
  *
  * Usage: swap-thp SECONDS WORKERS.
  */
@@ -30,11 +34,17 @@
 #ifndef MADV_HUGEPAGE
 #define MADV_HUGEPAGE	14
 #endif
+/* 64 KiB mTHPs, in a mapping too small for a PMD one. */
+#define MTHP_ENABLED	"/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"
+#define MTHP		(64UL << 10)
+#define MTHP_LEN	(1UL << 20)
 
 static size_t page, huge;
+static int mthp;
 
 static const char * const counters[] = {
 	"pswpout", "pswpin", "thp_swpout", "thp_swpout_fallback", "thp_split_page",
+	"thp_split_swapcache",
 };
 
 /* A version 1 swap header over the whole of zram0 (mkswap's work). */
@@ -88,6 +98,55 @@ static int check(const char *who, unsigned long *p, unsigned long tag,
 	return 0;
 }
 
+/*
+ * A split in the swap cache: 64 KiB mTHPs paged out whole, read back whole
+ * while a forked child still holds their swap entries (so the swap cache
+ * keeps them: zram's swap-in frees the entries it alone holds), then half
+ * of each paged out, which splits it there.
+ */
+static int mthp_round(unsigned long tag)
+{
+	char *raw = mmap(NULL, MTHP_LEN + MTHP, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long *p, sum = 0;
+	int status, fds[2], ret = 0;
+	size_t i, n = MTHP_LEN / page;
+	pid_t pid;
+	char c = 0;
+
+	if (raw == MAP_FAILED || pipe(fds))
+		return 1;
+	p = (unsigned long *)(((unsigned long)raw + MTHP - 1) & ~(MTHP - 1));
+	sys_madvise(p, MTHP_LEN, MADV_HUGEPAGE);
+	for (i = 0; i < n; i++)
+		p[i * page / sizeof(long)] = tag ^ i;
+	sys_madvise(p, MTHP_LEN, MADV_PAGEOUT);
+	pid = fork();
+	if (pid == 0) {
+		/* Hold the swap entries until the parent has split. */
+		read(fds[0], &c, 1);
+		for (i = 0; i < n; i++)
+			ret |= p[i * page / sizeof(long)] != (tag ^ i);
+		exit(ret);
+	}
+	for (i = 0; i < n; i++)
+		sum += p[i * page / sizeof(long)];
+	for (i = 0; i < MTHP_LEN; i += MTHP)
+		sys_madvise((char *)p + i, MTHP / 2, MADV_PAGEOUT);
+	write(fds[1], &c, 1);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		printf("swap-thp: the child read a wrong mTHP page\n");
+		ret = 1;
+	}
+	for (i = 0; i < n; i++)
+		ret |= p[i * page / sizeof(long)] != (tag ^ i);
+	close(fds[0]);
+	close(fds[1]);
+	munmap(raw, MTHP_LEN + MTHP);
+	return ret || !sum;
+}
+
 static int worker(int id)
 {
 	unsigned long tag = (unsigned long)id << 40, *p;
@@ -120,6 +179,8 @@ static int worker(int id)
 		if (tag & 1)
 			sys_madvise(p, LEN, MADV_PAGEOUT);
 		munmap(raw, LEN + huge);
+		if (mthp && mthp_round(++tag))
+			return 1;
 	}
 	return 0;
 }
@@ -144,9 +205,13 @@ int main(int argc, char **argv)
 		printf("swap-thp: cannot swap on zram0: errno %d (ZRAM? SWAP?)\n", -ret);
 		return 2;
 	}
+	/* 64 KiB mTHPs for mthp_round() ("never" is 7.3's default). */
+	mthp = !write_str(MTHP_ENABLED, "always");
 	for (i = 0; i < ARRAY_SIZE(counters); i++)
 		before[i] = read_vmstat(counters[i]);
 	failed = run_workers(workers, worker);
+	if (mthp)
+		write_str(MTHP_ENABLED, "never");
 	ret = _syscall(__NR_swapoff, ZRAM);
 	if (ret) {
 		printf("swap-thp: swapoff: errno %d\n", -ret);
@@ -158,5 +223,8 @@ int main(int argc, char **argv)
 	failed += check_proof("pswpin", moved[1], 1);
 	failed += check_proof("thp_swpout + thp_swpout_fallback", moved[2] + moved[3], 1);
 	failed += check_proof("thp_split_page", moved[4], 1);
+	/* The vmstat event of pageref's test series (patches/test). */
+	if (mthp)
+		failed += check_proof("thp_split_swapcache", moved[5], 1);
 	return failed ? 1 : 0;
 }
