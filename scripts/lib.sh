@@ -103,3 +103,19 @@ json.dump({"name": sys.argv[1], "sub_groups": [], "test_cases": cases}, open(sys
 results_ok() {
 	! printf '%s\n' "${RESULTS[@]}" | grep -q '=FAIL$'
 }
+
+# debian_mirror: the first Debian archive URI of the machine's own apt
+# sources (deb822 .sources files or a one-line sources.list), so that the
+# private apt configurations of scripts/get-kernel and scripts/get-stress-ng
+# reach the mirror this machine already uses.
+debian_mirror() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }' "$f"
+	done
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; exit } }' "$f"
+	done
+}

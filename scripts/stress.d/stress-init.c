@@ -22,7 +22,7 @@
 #include "stress.h"
 #include "../guest-console.h"
 
-#define MAX_ARGS 16
+#define MAX_ARGS 48
 
 static char list[8192];
 

@@ -4,14 +4,16 @@
  * its path ran: the stress boot's own programs check their counters
  * themselves, this does it for the others.
  *
- *   with-proof NAME [--pass N] [COUNTER MIN]... -- PROGRAM [ARG...]
+ *   with-proof NAME [--pass N | --ops N] [COUNTER MIN]... -- PROGRAM [ARG...]
  *
  * COUNTER is vmstat:FIELD (/proc/vmstat), meminfo:FIELD (/proc/meminfo) or
  * the path of a file holding one number (sysfs, debugfs); its value after
  * PROGRAM minus its value before must reach MIN. --pass N: PROGRAM's
  * output, passed on to the console, must end with the kselftest line
  * "# Totals: pass:P fail:0 ..." with P >= N, because a selftest whose
- * cases all skip exits with 0 too.
+ * cases all skip exits with 0 too. --ops N: PROGRAM is stress-ng run with
+ * --metrics-brief, and at least N of its stressors report bogo ops (a
+ * stressor that skips itself exits with 0 too).
  *
  * PROGRAM runs in its own directory (ksm_functional_tests executes
  * ./ksm_functional_tests). Exits with PROGRAM's exit status if it failed,
@@ -45,6 +47,28 @@ static long totals_pass(const char *buf)
 	return last ? atol(last + 15) : -1;
 }
 
+/* The stressors of stress-ng's "metrc:" lines that did some bogo ops. */
+static long stressors_with_ops(const char *buf)
+{
+	const char *p = buf;
+	long n = 0;
+
+	while ((p = strstr(p, "stress-ng: metrc: ["))) {
+		p = strchr(p, ']');
+		if (!p)
+			break;
+		/* "] NAME OPS ...": skip the name, read the count. */
+		while (*++p == ' ')
+			;
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+		while (*p == ' ')
+			p++;
+		n += *p >= '1' && *p <= '9';
+	}
+	return n;
+}
+
 /*
  * Pass the child's output through to ours and keep its tail (the totals
  * line is the last one kselftest prints).
@@ -74,15 +98,18 @@ static void relay(int fd, char *tail, int size)
 
 int main(int argc, char **argv)
 {
-	static char tail[1024];
-	int i = 2, n = 0, pass = -1, pipefd[2], status, failed = 0;
+	static char tail[8192];
+	int i = 2, n = 0, pass = -1, ops = -1, pipefd[2], status, failed = 0;
 	pid_t pid;
 
 	if (argc < 2)
 		goto usage;
 	stress_name = argv[1];
-	if (i < argc && !strcmp(argv[i], "--pass") && i + 1 < argc) {
+	if (i + 1 < argc && !strcmp(argv[i], "--pass")) {
 		pass = atoi(argv[i + 1]);
+		i += 2;
+	} else if (i + 1 < argc && !strcmp(argv[i], "--ops")) {
+		ops = atoi(argv[i + 1]);
 		i += 2;
 	}
 	for (; i + 1 < argc && strcmp(argv[i], "--"); i += 2, n++) {
@@ -133,6 +160,8 @@ int main(int argc, char **argv)
 		failed += check_proof(names[c], counter(names[c]) - before[c], least[c]);
 	if (pass >= 0)
 		failed += check_proof("selftest cases passed", totals_pass(tail), pass);
+	if (ops >= 0)
+		failed += check_proof("stressors with bogo ops", stressors_with_ops(tail), ops);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		printf("%s: %s did not exit with 0 (status 0x%x)\n", stress_name,
 		       argv[i], status);
@@ -141,6 +170,6 @@ int main(int argc, char **argv)
 	return failed ? 1 : 0;
 
 usage:
-	printf("usage: with-proof NAME [--pass N] [COUNTER MIN]... -- PROGRAM [ARG...]\n");
+	printf("usage: with-proof NAME [--pass N | --ops N] [COUNTER MIN]... -- PROGRAM [ARG...]\n");
 	return 2;
 }
