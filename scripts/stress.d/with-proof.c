@@ -47,13 +47,16 @@ static long totals_pass(const char *buf)
 	return last ? atol(last + 15) : -1;
 }
 
-/* The stressors of stress-ng's "metrc:" lines that did some bogo ops. */
+/*
+ * The stressors of stress-ng's "metrc:" table that did some bogo ops (the
+ * table ends where its "miscellaneous metrics:" begin).
+ */
 static long stressors_with_ops(const char *buf)
 {
-	const char *p = buf;
+	const char *p = buf, *end = strstr(buf, "miscellaneous metrics:");
 	long n = 0;
 
-	while ((p = strstr(p, "stress-ng: metrc: ["))) {
+	while ((p = strstr(p, "stress-ng: metrc: [")) && (!end || p < end)) {
 		p = strchr(p, ']');
 		if (!p)
 			break;
