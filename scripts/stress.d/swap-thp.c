@@ -37,7 +37,7 @@
 /* 64 KiB mTHPs, in a mapping too small for a PMD one. */
 #define MTHP_ENABLED	"/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"
 #define MTHP		(64UL << 10)
-#define MTHP_LEN	(1UL << 20)
+#define MTHP_LEN	(16 * MTHP)
 
 static size_t page, huge;
 static int mthp;

@@ -173,6 +173,7 @@ int main(int argc, char **argv)
 	return failed ? 1 : 0;
 
 usage:
-	printf("usage: with-proof NAME [--pass N | --ops N] [COUNTER MIN]... -- PROGRAM [ARG...]\n");
+	printf("usage: with-proof NAME [--pass N | --ops N] [COUNTER MIN]...\n"
+	       "                  -- PROGRAM [ARG...]\n");
 	return 2;
 }
