@@ -12,6 +12,7 @@
 //! Everything a run allocates is owned by its engines, so that dropping
 //! them frees it, wherever the run stopped.
 
+use crate::algo::Variant;
 use crate::kthread::{KThread, Me};
 use crate::ops::{Op, OpCounts, RefOps, Which, NR_OPS, OP_NAMES};
 use crate::params::{Cfg, Scenario};
@@ -335,12 +336,24 @@ fn start(
         };
         let e = engine.clone();
         let cpu = cpus.nth((first + id) % cpus.count());
-        let t = KThread::spawn_on(cpu, fmt!("prt_{}/{}", kind.name(), id), move |me: &Me| {
-            while !w.stopping() && !me.should_stop() {
-                e.work(&mut w);
-                resched();
-            }
-        })?;
+        // "prtv_" for a deliberately broken variant: the kernel warnings its
+        // runs provoke name the thread, and the boot's console check leaves
+        // those out (and only those).
+        let prefix = if run.cfg.variant == Variant::Correct {
+            "prt"
+        } else {
+            "prtv"
+        };
+        let t = KThread::spawn_on(
+            cpu,
+            fmt!("{}_{}/{}", prefix, kind.name(), id),
+            move |me: &Me| {
+                while !w.stopping() && !me.should_stop() {
+                    e.work(&mut w);
+                    resched();
+                }
+            },
+        )?;
         threads.threads.push(t, GFP_KERNEL)?;
     }
     Ok(())

@@ -6,8 +6,8 @@
  *
  *   with-proof NAME [--pass N | --ops N] [COUNTER MIN]... -- PROGRAM [ARG...]
  *
- * COUNTER is vmstat:FIELD (/proc/vmstat), meminfo:FIELD (/proc/meminfo) or
- * the path of a file holding one number (sysfs, debugfs); its value after
+ * COUNTER is vmstat:FIELD (/proc/vmstat) or the path of a file holding
+ * one number (sysfs, debugfs); its value after
  * PROGRAM minus its value before must reach MIN. --pass N: PROGRAM's
  * output, passed on to the console, must end with the kselftest line
  * "# Totals: pass:P fail:0 ..." with P >= N, because a selftest whose
@@ -32,8 +32,6 @@ static long counter(const char *name)
 {
 	if (!strncmp(name, "vmstat:", 7))
 		return read_vmstat(name + 7);
-	if (!strncmp(name, "meminfo:", 8))
-		return read_meminfo(name + 8);
 	return read_long(name);
 }
 
