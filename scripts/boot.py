@@ -8,6 +8,11 @@ The one layer every pageref run goes through (KUnit, harness, benchmarks):
          kernel of --build, an optional --initrd, bounded by --timeout (the
          guest is killed then, and the run fails); the console is written to
          --log and the lines that matter are echoed as they come.
+  qmp    with --qmp, the guest may set properties of QEMU's devices while it
+         runs: a console line "pageref-qmp: {JSON}" whose JSON is a QMP
+         qom-set command is sent to QEMU's QMP socket and QEMU's reply is
+         written to the log as "boot.py: qmp: REPLY" (the stress boot
+         resizes its virtio-mem device so).
   parse  the log is cut at each "pageref-init: load" line the guest's init
          prints before loading a module: the boot (built-in suites) and each
          module load are KTAP streams of their own, each handed to
@@ -20,15 +25,19 @@ tools/testing/kunit/qemu_configs/ARCH.py (machine, CPU, console, kernel image).
 import argparse
 import importlib.util
 import os
+import json
 import re
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 MARKER = "pageref-init: load"
 EMPTY_PLAN = re.compile(r"(^|\] )1\.\.0$")
 # Lines echoed while the guest runs: results, verdicts and trouble.
+QMP_LINE = re.compile(r"pageref-qmp: (\{.*\})\s*$")
 ECHO = re.compile(r"(^|\] )\s*(ok |not ok |# Subtest|pageref|Kernel panic|BUG:|WARNING:|Oops)")
 
 
@@ -58,6 +67,53 @@ def qemu_params(tree, arch):
 QEMU_PARAM_OVERRIDES = {"arm64": {"max": "max,pauth=off"}}
 
 
+class Qmp:
+    """A QMP client on QEMU's socket PATH: one command at a time."""
+
+    def __init__(self, path, proc):
+        # QEMU makes the socket soon after it starts; it may die first.
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise OSError("QEMU exited before its QMP socket opened")
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                time.sleep(0.1)
+        else:
+            raise OSError(f"no QMP socket at {path} after 30 s")
+        self.sock.settimeout(30)
+        self.file = self.sock.makefile("rw")
+        self.file.readline()  # the greeting
+        self.command({"execute": "qmp_capabilities"})
+
+    def command(self, cmd):
+        """Send CMD; return QEMU's reply (events before it are skipped)."""
+        self.file.write(json.dumps(cmd) + "\n")
+        self.file.flush()
+        while True:
+            reply = json.loads(self.file.readline())
+            if "return" in reply or "error" in reply:
+                return reply
+
+
+def relay(qmp, line):
+    """The reply to the guest's QMP request on LINE (None: no request)."""
+    m = QMP_LINE.search(line)
+    if not m:
+        return None
+    try:
+        cmd = json.loads(m[1])
+    except json.JSONDecodeError as e:
+        return {"error": f"not JSON: {e}"}
+    # The guest may resize devices, nothing else (no quit, no migrate).
+    if not isinstance(cmd, dict) or cmd.get("execute") != "qom-set":
+        return {"error": "only qom-set is relayed"}
+    return qmp.command(cmd)
+
+
 def boot(args):
     p = qemu_params(args.tree, args.arch)
     kernel = os.path.join(args.build, p.kernel_path)
@@ -67,13 +123,18 @@ def boot(args):
     # (scripts/guest-console.h), unlimited.
     append = " ".join(["panic=-1", "printk.devkmsg=on", "oops=panic" if args.panic_on_oops else "",
                        p.kernel_command_line] + args.append).split()
+    mem = str(args.mem) if not args.maxmem else f"{args.mem}M,maxmem={args.maxmem}M"
     cmd = ["qemu-system-" + p.qemu_arch, "-nodefaults", "-no-reboot", "-nographic",
-           "-m", str(args.mem), "-smp", str(args.smp), "-accel", "tcg,thread=multi",
+           "-m", mem, "-smp", str(args.smp), "-accel", "tcg,thread=multi",
            "-serial", p.serial, "-kernel", kernel, "-append", " ".join(append)]
     overrides = QEMU_PARAM_OVERRIDES.get(args.arch, {})
     cmd += [overrides.get(a, a) for a in p.extra_qemu_params]
     if args.initrd:
         cmd += ["-initrd", args.initrd]
+    cmd += args.qemu_arg
+    qmp_dir = tempfile.TemporaryDirectory(prefix="pageref-qmp-") if args.qmp else None
+    if qmp_dir:
+        cmd += ["-qmp", f"unix:{qmp_dir.name}/qmp,server=on,wait=off"]
     with open(args.log + ".cmd", "w") as f:
         f.write(" ".join(cmd) + "\n")
     start = time.time()
@@ -90,12 +151,24 @@ def boot(args):
             proc.kill()
 
     threading.Thread(target=watchdog, daemon=True).start()
+    qmp = None
     with open(args.log, "w") as log:
+        if qmp_dir:
+            try:
+                qmp = Qmp(qmp_dir.name + "/qmp", proc)
+            except (OSError, ValueError) as e:
+                log.write(f"boot.py: qmp: {e}\n")
         for line in proc.stdout:
             log.write(line)
+            reply = relay(qmp, line) if qmp else None
+            if reply is not None:
+                log.write(f"boot.py: qmp: {json.dumps(reply)}\n")
+                log.flush()
             if not args.quiet and echo.search(line):
                 print(f"  [{args.label} {time.time() - start:5.0f}s] {line.rstrip()}", flush=True)
     proc.wait()
+    if qmp_dir:
+        qmp_dir.cleanup()
     if timed_out.is_set():
         print(f"boot.py: {args.label}: QEMU killed after the {args.timeout} s timeout",
               file=sys.stderr)
@@ -146,6 +219,10 @@ def main():
     ap.add_argument("--append", action="append", default=[], help="kernel argument")
     ap.add_argument("--smp", type=int, default=2)
     ap.add_argument("--mem", type=int, default=2048, help="MiB")
+    ap.add_argument("--maxmem", type=int, help="MiB of memory and memory devices (virtio-mem)")
+    ap.add_argument("--qemu-arg", action="append", default=[], help="argument added to QEMU's")
+    ap.add_argument("--qmp", action="store_true",
+                    help="relay the guest's \"pageref-qmp: {JSON}\" qom-set lines to QEMU")
     ap.add_argument("--timeout", type=int, default=600, help="seconds")
     ap.add_argument("--panic-on-oops", action="store_true")
     ap.add_argument("--label", default="qemu", help="prefix of echoed lines")
@@ -155,6 +232,8 @@ def main():
     args = ap.parse_args()
     if args.smp < 1 or args.mem < 256 or args.timeout < 1:
         ap.error("--smp, --mem and --timeout must be positive (mem >= 256)")
+    if args.maxmem is not None and args.maxmem < args.mem:
+        ap.error("--maxmem must be at least --mem")
     booted = boot(args)
     parsed = parse(args) if args.json_prefix else True
     return 0 if booted and parsed else 1
