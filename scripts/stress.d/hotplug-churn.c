@@ -108,23 +108,14 @@ static void find_blocks(long block_pages)
 
 static int hotplug_worker(void)
 {
-	char path[96];
 	int i = 0, ret;
 
 	while (!time_up()) {
-		block_file(path, blocks[i++ % nblocks], "state");
-		ret = write_str(path, "offline");
-		if (ret) {
-			/* Pages that could not move yet: another block. */
-			count(&stats->busy, 1);
-			continue;
-		}
-		ret = write_str(path, "online_movable");
-		if (ret) {
-			printf("hotplug-churn: onlining %s: errno %d\n", path, -ret);
+		ret = offline_online(blocks[i++ % nblocks]);
+		if (ret < 0)
 			return 1;
-		}
-		count(&stats->cycles, 1);
+		/* A refused offline: pages that could not move yet. */
+		count(ret ? &stats->cycles : &stats->busy, 1);
 	}
 	return 0;
 }

@@ -293,6 +293,27 @@ static inline int write_long(const char *path, long v)
 }
 
 /*
+ * Offline memory block BLOCK, then online it movable again: 1 when both
+ * succeeded, 0 when the offline was refused (pages that could not move
+ * yet), -1 when onlining failed (printed).
+ */
+static inline int offline_online(int block)
+{
+	char path[96], num[24];
+	int ret;
+
+	put(put(put(path, "/sys/devices/system/memory/memory"), ltoa_r(block, num)), "/state");
+	if (write_str(path, "offline"))
+		return 0;
+	ret = write_str(path, "online_movable");
+	if (ret) {
+		printf("%s: onlining %s: errno %d\n", stress_name, path, -ret);
+		return -1;
+	}
+	return 1;
+}
+
+/*
  * The proof that a path ran: print what a counter moved by and whether
  * that reaches the least a run must show; 0 if it does, 1 if not.
  */

@@ -35,7 +35,6 @@
 
 #define DEVICE		"/machine/peripheral/vmem0"
 #define DRIVER		"/sys/bus/virtio/drivers/virtio_mem"
-#define MEM		"/sys/devices/system/memory/memory"
 #define RAM_NAME	"System RAM (virtio_mem)"
 #define WAIT_MS		15000
 #define MIN_ROUNDS	3
@@ -118,20 +117,12 @@ static int arrived(long base_kb, long mib)
 static int cycle_blocks(void)
 {
 	int blocks[MAX_BLOCKS], n = device_blocks(blocks), i, ret;
-	char path[96], num[24];
 
 	for (i = 0; i < n; i++) {
-		put(put(put(path, MEM), ltoa_r(blocks[i], num)), "/state");
-		if (write_str(path, "offline")) {
-			count(&stats->busy, 1);
-			continue;
-		}
-		ret = write_str(path, "online_movable");
-		if (ret) {
-			printf("virtio-mem-churn: onlining %s: errno %d\n", path, -ret);
+		ret = offline_online(blocks[i]);
+		if (ret < 0)
 			return 1;
-		}
-		count(&stats->cycles, 1);
+		count(ret ? &stats->cycles : &stats->busy, 1);
 	}
 	return 0;
 }
