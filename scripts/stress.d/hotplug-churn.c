@@ -111,9 +111,13 @@ static int hotplug_worker(void)
 	int i = 0, ret;
 
 	while (!time_up()) {
-		ret = offline_online(blocks[i++ % nblocks]);
-		if (ret < 0)
+		ret = offline_online(blocks[i % nblocks]);
+		if (ret < 0) {
+			printf("hotplug-churn: onlining memory%d: errno %d\n",
+			       blocks[i % nblocks], -ret);
 			return 1;
+		}
+		i++;
 		/* A refused offline: pages that could not move yet. */
 		count(ret ? &stats->cycles : &stats->busy, 1);
 	}

@@ -295,22 +295,16 @@ static inline int write_long(const char *path, long v)
 /*
  * Offline memory block BLOCK, then online it movable again: 1 when both
  * succeeded, 0 when the offline was refused (pages that could not move
- * yet), -1 when onlining failed (printed).
+ * yet), -errno when onlining failed.
  */
 static inline int offline_online(int block)
 {
 	char path[96], num[24];
-	int ret;
 
 	put(put(put(path, "/sys/devices/system/memory/memory"), ltoa_r(block, num)), "/state");
 	if (write_str(path, "offline"))
 		return 0;
-	ret = write_str(path, "online_movable");
-	if (ret) {
-		printf("%s: onlining %s: errno %d\n", stress_name, path, -ret);
-		return -1;
-	}
-	return 1;
+	return write_str(path, "online_movable") ?: 1;
 }
 
 /*
