@@ -123,9 +123,10 @@ static int cycle_blocks(void)
 		ret = offline_online(blocks[i]);
 		/*
 		 * An offline block is the cheapest to unplug: the driver,
-		 * woken by the offline, may remove it before it is onlined.
+		 * woken by the offline, may remove it before it is onlined
+		 * (ENOENT; ENODEV when it went between open and write).
 		 */
-		if (ret == -ENOENT) {
+		if (ret == -ENOENT || ret == -ENODEV) {
 			count(&stats->taken, 1);
 			continue;
 		}
